@@ -1,0 +1,32 @@
+"""The hot loops of tinynet, in two interchangeable implementations.
+
+``reference``      plain NumPy, written to be read;
+``numba_kernels``  the same functions compiled with Numba, written to be fast.
+
+The layers call the functions re-exported here. Which implementation they get is
+chosen once, at import, by the environment variable ``TINYNET_KERNELS``:
+``numba`` (the default) or ``numpy`` (the references).
+"""
+
+from __future__ import annotations
+
+import os
+
+BACKENDS = ("numba", "numpy")
+BACKEND = os.environ.get("TINYNET_KERNELS", "numba").strip().lower() or "numba"
+
+if BACKEND == "numba":
+    from tinynet.kernels import numba_kernels as _implementation
+elif BACKEND == "numpy":
+    from tinynet.kernels import reference as _implementation
+else:
+    raise ImportError(
+        f"TINYNET_KERNELS={BACKEND!r} is not a kernel backend; use one of {', '.join(BACKENDS)}"
+    )
+
+im2col = _implementation.im2col
+col2im = _implementation.col2im
+maxpool_forward = _implementation.maxpool_forward
+maxpool_backward = _implementation.maxpool_backward
+
+__all__ = ["BACKEND", "BACKENDS", "col2im", "im2col", "maxpool_backward", "maxpool_forward"]

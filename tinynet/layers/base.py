@@ -1,0 +1,123 @@
+"""The ``Layer`` base class: what every layer shares.
+
+A layer is built once for a per-sample input shape (``build``), then maps a
+batch forward (``forward``) and a gradient backward (``backward``). Trainable
+arrays live in ``params`` and their gradients, under the same names, in
+``grads``, so an optimizer can update any layer without knowing its type.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tinynet.validation import check_float_dtype
+
+
+class Layer:
+    """Base class for layers.
+
+    Subclasses implement ``_build`` (create parameters, return the output shape),
+    ``forward`` and ``backward``, and list their constructor arguments in
+    ``get_config``.
+
+    Attributes
+    ----------
+    params, grads : dict[str, np.ndarray]
+        Trainable arrays and their gradients (same names, same shapes).
+        ``backward`` writes the gradients in place.
+    input_shape, output_shape : tuple[int, ...]
+        Per-sample shapes (without the batch axis), known after ``build``.
+    rng : np.random.Generator
+        The layer's random stream (initialization, dropout masks).
+    """
+
+    def __init__(self, name: str | None = None):
+        self.name = name or type(self).__name__.lower()
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.input_shape: tuple[int, ...] | None = None
+        self.output_shape: tuple[int, ...] | None = None
+        self.dtype: np.dtype | None = None
+        self.rng: np.random.Generator | None = None
+
+    @property
+    def built(self) -> bool:
+        return self.output_shape is not None
+
+    def build(
+        self,
+        input_shape: tuple[int, ...],
+        dtype="float32",
+        rng: np.random.Generator | None = None,
+    ) -> tuple[int, ...]:
+        """Allocate parameters for per-sample ``input_shape``; return the output shape."""
+        self.input_shape = tuple(int(d) for d in input_shape)
+        self.dtype = check_float_dtype(dtype, f"{self.name}: dtype")
+        self.rng = rng if rng is not None else np.random.default_rng()
+        self.output_shape = tuple(self._build())
+        self.grads = {key: np.zeros_like(value) for key, value in self.params.items()}
+        return self.output_shape
+
+    def _build(self) -> tuple[int, ...]:
+        """Create ``self.params`` and return the output shape (override if needed)."""
+        return self.input_shape
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        raise NotImplementedError
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def get_config(self) -> dict:
+        """Constructor arguments, enough to rebuild the layer (see ``from_config``)."""
+        return {"name": self.name}
+
+    @classmethod
+    def from_config(cls, config: dict) -> Layer:
+        return cls(**config)
+
+    @property
+    def n_params(self) -> int:
+        return sum(int(value.size) for value in self.params.values())
+
+    # --- checks shared by every layer -------------------------------------------------
+
+    def _check_input(self, x: np.ndarray) -> np.ndarray:
+        """Build on first use, then check that ``x`` is a batch this layer accepts."""
+        if not isinstance(x, np.ndarray):
+            x = np.asarray(x)
+        if not self.built:
+            self.build(x.shape[1:], dtype=x.dtype if x.dtype.kind == "f" else "float32")
+        if x.ndim != len(self.input_shape) + 1 or x.shape[1:] != self.input_shape:
+            raise ValueError(
+                f"layer {self.name!r} ({type(self).__name__}) expects input of shape "
+                f"(batch,) + {self.input_shape}, got {x.shape}"
+            )
+        if x.shape[0] < 1:
+            raise ValueError(f"layer {self.name!r} got an empty batch (shape {x.shape})")
+        if x.dtype != self.dtype:
+            if x.dtype.kind != "f":
+                raise ValueError(
+                    f"layer {self.name!r} expects floating-point input, got dtype {x.dtype}"
+                )
+            x = x.astype(self.dtype)
+        self._batch_size = x.shape[0]
+        return x
+
+    def _check_grad(self, grad_output: np.ndarray, cache) -> None:
+        """Check that ``backward`` follows a ``forward`` and gets the right shape."""
+        if cache is None:
+            raise ValueError(
+                f"layer {self.name!r}: backward() called before forward(); "
+                "run forward(x, training=True) on the batch first"
+            )
+        expected = (self._batch_size,) + self.output_shape
+        if grad_output.shape != expected:
+            raise ValueError(
+                f"layer {self.name!r}: grad_output has shape {grad_output.shape}, "
+                f"expected {expected} (the shape forward() returned)"
+            )
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
+        return f"{type(self).__name__}({args})"

@@ -1,0 +1,286 @@
+"""``Sequential``: a stack of layers, trained with mini-batch gradient descent."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from tinynet.layers import Layer, Softmax
+from tinynet.layers.activations import softmax
+from tinynet.losses import SoftmaxCrossEntropy
+from tinynet.optimizers import Adam, Optimizer
+from tinynet.validation import check_features, check_float_dtype, check_labels, check_positive_int
+
+
+class TrainingDivergedError(FloatingPointError):
+    """The training loss became NaN or infinite."""
+
+
+class History:
+    """What ``fit`` returns, as in Keras: ``history.history[metric]`` is a list per epoch.
+
+    Metrics: ``loss``, ``accuracy`` (means over the epoch's training batches),
+    ``val_loss``, ``val_accuracy`` (when validation data was given) and
+    ``epoch_time`` (wall-clock seconds per epoch, training and validation).
+    """
+
+    def __init__(self):
+        self.history: dict[str, list[float]] = {}
+        self.epoch: list[int] = []
+
+    def append(self, epoch: int, metrics: dict[str, float]) -> None:
+        self.epoch.append(epoch)
+        for key, value in metrics.items():
+            self.history.setdefault(key, []).append(float(value))
+
+    @property
+    def epoch_times(self) -> list[float]:
+        return self.history.get("epoch_time", [])
+
+
+class Sequential:
+    """A linear stack of layers, built (parameters allocated) on construction.
+
+    Parameters
+    ----------
+    layers : sequence of Layer
+        Applied in order; the last one outputs one score (logit) per class.
+    input_shape : tuple of int
+        Shape of one sample, without the batch axis, e.g. ``(28, 28, 1)``.
+    seed : int, optional
+        Seeds every random choice: initial weights, dropout masks, shuffling.
+        The same seed gives bit-identical training on the same machine.
+    dtype : {"float32", "float64"}
+        Precision of parameters and computations.
+    """
+
+    def __init__(
+        self,
+        layers: Sequence[Layer],
+        input_shape: tuple[int, ...],
+        seed: int | None = None,
+        dtype="float32",
+    ):
+        if not layers:
+            raise ValueError("Sequential needs at least one layer")
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise ValueError(f"Sequential: item {i} is {layer!r}, not a tinynet layer")
+            if layer.built:
+                raise ValueError(
+                    f"Sequential: layer {layer.name!r} is already built; create a new one"
+                )
+        self.layers = list(layers)
+        self.input_shape = tuple(int(d) for d in input_shape)
+        self.seed = seed
+        self.dtype = check_float_dtype(dtype, "Sequential: dtype")
+        self._rng = np.random.default_rng(seed)
+        counts: dict[str, int] = {}
+        shape = self.input_shape
+        for layer in self.layers:
+            kind = type(layer).__name__.lower()
+            counts[kind] = counts.get(kind, 0) + 1
+            if layer.name == kind:  # give default names a number, as Keras does
+                layer.name = f"{kind}_{counts[kind]}"
+            shape = layer.build(shape, dtype=self.dtype, rng=self._rng.spawn(1)[0])
+        self.output_shape = shape
+
+    # --- the two passes --------------------------------------------------------------
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """Run a batch through every layer; returns the last layer's output."""
+        for layer in self.layers:
+            x = layer.forward(x, training=training)
+        return x
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        """Run a gradient back through every layer; fills each layer's ``grads``."""
+        for layer in reversed(self.layers):
+            grad_output = layer.backward(grad_output)
+        return grad_output
+
+    def parameters(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Every trainable array and its gradient, as two parallel lists."""
+        params, grads = [], []
+        for layer in self.layers:
+            for key in layer.params:
+                params.append(layer.params[key])
+                grads.append(layer.grads[key])
+        return params, grads
+
+    @property
+    def n_classes(self) -> int:
+        return self.output_shape[-1]
+
+    # --- training and inference ------------------------------------------------------
+
+    def fit(
+        self,
+        x,
+        y,
+        epochs: int = 1,
+        batch_size: int = 32,
+        optimizer: Optimizer | None = None,
+        loss: SoftmaxCrossEntropy | None = None,
+        validation_data=None,
+        shuffle: bool = True,
+        verbose: int = 1,
+    ) -> History:
+        """Train with mini-batches; returns a :class:`History`.
+
+        Each epoch visits the samples in a fresh random order (``shuffle``), in
+        batches of ``batch_size`` (the last one may be shorter). For each batch:
+        forward, loss, backward, one optimizer step. ``verbose=1`` shows a progress
+        bar per epoch, ``verbose=0`` nothing.
+        """
+        self._check_trainable()
+        x, y = self._check_data(x, y, "x", "y")
+        epochs = check_positive_int(epochs, "epochs")
+        batch_size = check_positive_int(batch_size, "batch_size")
+        if validation_data is not None:
+            if not (isinstance(validation_data, tuple | list) and len(validation_data) == 2):
+                raise ValueError("validation_data must be a pair (x_val, y_val)")
+            x_val, y_val = self._check_data(*validation_data, "x_val", "y_val")
+        optimizer = optimizer if optimizer is not None else Adam()
+        loss = loss if loss is not None else SoftmaxCrossEntropy()
+        params, grads = self.parameters()
+        n = len(x)
+        steps = math.ceil(n / batch_size)
+        history = History()
+        for epoch in range(1, epochs + 1):
+            start = time.perf_counter()
+            order = self._rng.permutation(n) if shuffle else np.arange(n)
+            total_loss, total_correct, seen = 0.0, 0, 0
+            bar = tqdm(
+                total=steps,
+                desc=f"Epoch {epoch}/{epochs}",
+                unit="step",
+                disable=not verbose,
+                leave=True,
+                dynamic_ncols=True,
+            )
+            for step in range(steps):
+                batch = order[step * batch_size : (step + 1) * batch_size]
+                x_batch, y_batch = x[batch], y[batch]
+                logits = self.forward(x_batch, training=True)
+                batch_loss = loss.forward(logits, y_batch)
+                if not math.isfinite(batch_loss):
+                    bar.close()
+                    raise TrainingDivergedError(
+                        f"the training loss became {batch_loss} at epoch {epoch}, step {step + 1} "
+                        f"of {steps}; try a smaller learning rate or check the data"
+                    )
+                self.backward(loss.backward())
+                optimizer.step(params, grads)
+                total_loss += batch_loss * len(batch)
+                total_correct += int(np.count_nonzero(logits.argmax(axis=1) == y_batch))
+                seen += len(batch)
+                bar.update(1)
+                if step % 50 == 0 or step == steps - 1:
+                    bar.set_postfix(
+                        loss=f"{total_loss / seen:.4f}",
+                        accuracy=f"{total_correct / seen:.4f}",
+                        refresh=False,
+                    )
+            metrics = {"loss": total_loss / n, "accuracy": total_correct / n}
+            if validation_data is not None:
+                metrics["val_loss"], metrics["val_accuracy"] = self._evaluate_checked(x_val, y_val)
+                bar.set_postfix({k: f"{v:.4f}" for k, v in metrics.items()})
+            bar.close()
+            metrics["epoch_time"] = time.perf_counter() - start
+            history.append(epoch, metrics)
+        return history
+
+    def evaluate(self, x, y, batch_size: int = 128) -> tuple[float, float]:
+        """Mean loss and accuracy on ``(x, y)``, in inference mode."""
+        self._check_trainable()
+        x, y = self._check_data(x, y, "x", "y")
+        return self._evaluate_checked(x, y, check_positive_int(batch_size, "batch_size"))
+
+    def predict(self, x, batch_size: int = 128) -> np.ndarray:
+        """Class probabilities, shape ``(N, n_classes)``, in inference mode."""
+        x = check_features(x, self.input_shape, self.dtype)
+        batch_size = check_positive_int(batch_size, "batch_size")
+        outputs = [self.forward(x[i : i + batch_size]) for i in range(0, len(x), batch_size)]
+        scores = np.concatenate(outputs)
+        return scores if isinstance(self.layers[-1], Softmax) else softmax(scores)
+
+    def _evaluate_checked(self, x, y, batch_size: int = 128) -> tuple[float, float]:
+        loss = SoftmaxCrossEntropy()
+        total_loss, total_correct = 0.0, 0
+        for i in range(0, len(x), batch_size):
+            logits = self.forward(x[i : i + batch_size])
+            total_loss += loss.forward(logits, y[i : i + batch_size]) * len(logits)
+            total_correct += int(np.count_nonzero(logits.argmax(axis=1) == y[i : i + batch_size]))
+        return total_loss / len(x), total_correct / len(x)
+
+    def _check_data(self, x, y, x_name, y_name):
+        x = check_features(x, self.input_shape, self.dtype, x_name)
+        return x, check_labels(y, len(x), self.n_classes, y_name)
+
+    def _check_trainable(self):
+        if len(self.output_shape) != 1:
+            raise ValueError(
+                f"the model outputs per-sample shape {self.output_shape}; training needs one score "
+                "per class, (n_classes,): end the model with Flatten() and Dense(n_classes)"
+            )
+        if isinstance(self.layers[-1], Softmax):
+            raise ValueError(
+                "the last layer is a Softmax, but SoftmaxCrossEntropy applies the softmax itself; "
+                "remove the final Softmax (predict() still returns probabilities)"
+            )
+
+    # --- description and persistence -------------------------------------------------
+
+    @property
+    def n_params(self) -> int:
+        return sum(layer.n_params for layer in self.layers)
+
+    def summary(self, print_fn: Callable[[str], None] = print) -> None:
+        """Print each layer's name, type, output shape and parameter count, and totals."""
+        rows = [("Layer (type)", "Output shape", "Params")]
+        for layer in self.layers:
+            rows.append(
+                (
+                    f"{layer.name} ({type(layer).__name__})",
+                    str((None,) + layer.output_shape),
+                    f"{layer.n_params:,}",
+                )
+            )
+        widths = [max(len(row[i]) for row in rows) for i in range(3)]
+        rule = "-" * (sum(widths) + 6)
+        lines = [f"Model: Sequential, input (None,) + {self.input_shape}, {self.dtype}", rule]
+        for i, row in enumerate(rows):
+            lines.append(f"{row[0]:<{widths[0]}}   {row[1]:<{widths[1]}}   {row[2]:>{widths[2]}}")
+            if i == 0:
+                lines.append(rule)
+        lines += [rule, f"Total params: {self.n_params:,}"]
+        print_fn("\n".join(lines))
+
+    def get_config(self) -> dict:
+        return {
+            "input_shape": list(self.input_shape),
+            "dtype": self.dtype.name,
+            "seed": self.seed,
+            "layers": [
+                {"class": type(layer).__name__, "config": layer.get_config()}
+                for layer in self.layers
+            ],
+        }
+
+    def save(self, path) -> None:
+        """Write architecture and weights to one ``.npz`` file (atomically)."""
+        from tinynet.serialization import save_model
+
+        save_model(self, path)
+
+    @classmethod
+    def load(cls, path) -> Sequential:
+        """Read a model written by :meth:`save`."""
+        from tinynet.serialization import load_model
+
+        return load_model(path)

@@ -1,0 +1,110 @@
+"""Optimizers: update parameters in place from their gradients.
+
+An optimizer sees only two parallel lists of arrays, ``params`` and ``grads``,
+so it works for any layer. Its state (velocities, moments) is kept per position
+in those lists and created on the first ``step``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+class Optimizer:
+    """Base class: checks the parameter lists and keeps the step count."""
+
+    def __init__(self, learning_rate: float):
+        if not learning_rate > 0:
+            raise ValueError(
+                f"{type(self).__name__}: learning_rate must be > 0, got {learning_rate!r}"
+            )
+        self.learning_rate = float(learning_rate)
+        self.iterations = 0
+        self._shapes = None
+
+    def step(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
+        """Apply one update to every array in ``params`` (in place)."""
+        shapes = [p.shape for p in params]
+        if self._shapes is None:
+            self._shapes = shapes
+            self._create_state(params)
+        elif shapes != self._shapes:
+            raise ValueError(
+                f"{type(self).__name__} was first used with parameters of shapes {self._shapes} "
+                f"and now gets {shapes}; use a new optimizer for each model"
+            )
+        self.iterations += 1
+        self._update(params, grads)
+
+    def _create_state(self, params):
+        pass
+
+    def _update(self, params, grads):
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with optional (Nesterov) momentum, as in Keras::
+
+        v = momentum * v - lr * g
+        p = p + v                                   (classic momentum)
+        p = p + momentum * v - lr * g               (Nesterov)
+
+    With ``momentum=0`` this is plain ``p = p - lr * g``.
+    """
+
+    def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False):
+        super().__init__(learning_rate)
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum!r}")
+        self.momentum, self.nesterov = float(momentum), bool(nesterov)
+
+    def _create_state(self, params):
+        self._velocities = [np.zeros_like(p) for p in params]
+
+    def _update(self, params, grads):
+        lr, momentum = self.learning_rate, self.momentum
+        for p, g, v in zip(params, grads, self._velocities, strict=True):
+            if momentum == 0.0:
+                p -= lr * g
+                continue
+            v *= momentum
+            v -= lr * g
+            if self.nesterov:
+                p += momentum * v - lr * g
+            else:
+                p += v
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba, 2015) with Keras' defaults and update rule::
+
+    m = m + (1 - beta_1) * (g - m)              first moment (mean of g)
+    v = v + (1 - beta_2) * (g**2 - v)           second moment (mean of g**2)
+    alpha = lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)     bias correction
+    p = p - alpha * m / (sqrt(v) + epsilon)
+    """
+
+    def __init__(
+        self,
+        learning_rate: float = 1e-3,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+    ):
+        super().__init__(learning_rate)
+        self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
+
+    def _create_state(self, params):
+        self._m = [np.zeros_like(p) for p in params]
+        self._v = [np.zeros_like(p) for p in params]
+
+    def _update(self, params, grads):
+        t = self.iterations
+        alpha = self.learning_rate * math.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
+        for p, g, m, v in zip(params, grads, self._m, self._v, strict=True):
+            m += (1 - self.beta_1) * (g - m)
+            v += (1 - self.beta_2) * (g * g - v)
+            p -= (alpha * m) / (np.sqrt(v) + self.epsilon)
