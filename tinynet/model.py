@@ -88,6 +88,8 @@ class Sequential:
                 layer.name = f"{kind}_{counts[kind]}"
             shape = layer.build(shape, dtype=self.dtype, rng=self._rng.spawn(1)[0])
         self.output_shape = shape
+        has_params = [bool(layer.params) for layer in self.layers]
+        self._first_trainable = has_params.index(True) if any(has_params) else 0
 
     # --- the two passes --------------------------------------------------------------
 
@@ -97,9 +99,16 @@ class Sequential:
             x = layer.forward(x, training=training)
         return x
 
-    def backward(self, grad_output: np.ndarray) -> np.ndarray:
-        """Run a gradient back through every layer; fills each layer's ``grads``."""
-        for layer in reversed(self.layers):
+    def backward(self, grad_output: np.ndarray, grad_input: bool = True) -> np.ndarray | None:
+        """Run a gradient back through the layers; fills each layer's ``grads``.
+
+        Returns the gradient with respect to the model's input, or, with
+        ``grad_input=False`` (what ``fit`` uses), stops at the first layer that has
+        parameters, skips its input gradient, and returns None.
+        """
+        first = 0 if grad_input else self._first_trainable
+        self.layers[self._first_trainable].needs_grad_input = grad_input
+        for layer in reversed(self.layers[first:]):
             grad_output = layer.backward(grad_output)
         return grad_output
 
@@ -174,7 +183,7 @@ class Sequential:
                         f"the training loss became {batch_loss} at epoch {epoch}, step {step + 1} "
                         f"of {steps}; try a smaller learning rate or check the data"
                     )
-                self.backward(loss.backward())
+                self.backward(loss.backward(), grad_input=False)
                 optimizer.step(params, grads)
                 total_loss += batch_loss * len(batch)
                 total_correct += int(np.count_nonzero(logits.argmax(axis=1) == y_batch))

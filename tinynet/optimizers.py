@@ -11,6 +11,8 @@ import math
 
 import numpy as np
 
+from tinynet import kernels
+
 
 class Optimizer:
     """Base class: checks the parameter lists and keeps the step count."""
@@ -105,6 +107,15 @@ class Adam(Optimizer):
         t = self.iterations
         alpha = self.learning_rate * math.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
         for p, g, m, v in zip(params, grads, self._m, self._v, strict=True):
-            m += (1 - self.beta_1) * (g - m)
-            v += (1 - self.beta_2) * (g * g - v)
-            p -= (alpha * m) / (np.sqrt(v) + self.epsilon)
+            # The update above, element by element in one pass (kernels.reference.adam_update).
+            scalar = p.dtype.type  # keep the arithmetic in the parameters' precision
+            kernels.adam_update(
+                p,
+                g,
+                m,
+                v,
+                scalar(alpha),
+                scalar(self.beta_1),
+                scalar(self.beta_2),
+                scalar(self.epsilon),
+            )

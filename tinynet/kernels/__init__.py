@@ -3,7 +3,7 @@
 ``reference``      plain NumPy, written to be read;
 ``numba_kernels``  the same functions compiled with Numba, written to be fast.
 
-The layers call the functions re-exported here. Which implementation they get is
+The layers (and Adam) call the functions re-exported here. Which implementation they get is
 chosen once, at import, by the environment variable ``TINYNET_KERNELS``:
 ``numba`` (the default) or ``numpy`` (the references).
 """
@@ -28,5 +28,14 @@ im2col = _implementation.im2col
 col2im = _implementation.col2im
 maxpool_forward = _implementation.maxpool_forward
 maxpool_backward = _implementation.maxpool_backward
+adam_update = _implementation.adam_update
 
-__all__ = ["BACKEND", "BACKENDS", "col2im", "im2col", "maxpool_backward", "maxpool_forward"]
+__all__ = [
+    "BACKEND",
+    "BACKENDS",
+    "adam_update",
+    "col2im",
+    "im2col",
+    "maxpool_backward",
+    "maxpool_forward",
+]

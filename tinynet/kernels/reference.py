@@ -126,3 +126,15 @@ def maxpool_backward(grad_output, argmax, input_shape, pool_h, pool_w, stride):
                 :, di : di + stride * out_h : stride, dj : dj + stride * out_w : stride, :
             ] += np.where(winners, grad_output, 0)
     return grad_input
+
+
+def adam_update(param, grad, m, v, alpha, beta_1, beta_2, epsilon):
+    """One Adam step, in place, in the dtype of ``param`` (see ``tinynet.optimizers.Adam``)::
+
+    m += (1 - beta_1) * (g - m);  v += (1 - beta_2) * (g*g - v)
+    param -= alpha * m / (sqrt(v) + epsilon)
+    """
+    one = param.dtype.type(1)
+    m += (one - beta_1) * (grad - m)
+    v += (one - beta_2) * (grad * grad - v)
+    param -= (alpha * m) / (np.sqrt(v) + epsilon)

@@ -29,6 +29,10 @@ class Layer:
         Per-sample shapes (without the batch axis), known after ``build``.
     rng : np.random.Generator
         The layer's random stream (initialization, dropout masks).
+    needs_grad_input : bool
+        When False, ``backward`` only fills ``grads`` and returns None. Sequential
+        turns it off for its first trainable layer during training: that layer's
+        input is the data, whose gradient nobody uses.
     """
 
     def __init__(self, name: str | None = None):
@@ -39,6 +43,7 @@ class Layer:
         self.output_shape: tuple[int, ...] | None = None
         self.dtype: np.dtype | None = None
         self.rng: np.random.Generator | None = None
+        self.needs_grad_input = True
 
     @property
     def built(self) -> bool:

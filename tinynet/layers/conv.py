@@ -50,6 +50,10 @@ class Conv2D(Layer):
         Step between patches, both axes.
     padding : {"valid", "same"}
         ``"same"`` pads with zeros so that ``OH = ceil(H / stride)`` (Keras' rule).
+
+    ``cols`` and ``dL/dcols`` are the biggest arrays in a CNN (KH*KW times the
+    input), so they are allocated once and reused while the batch size stays
+    the same, instead of once per step.
     """
 
     def __init__(
@@ -75,6 +79,14 @@ class Conv2D(Layer):
         self.stride, self.padding = int(stride), padding
         self.kernel_initializer = kernel_initializer
         self._cols = None
+        self._scratch = {}
+
+    def _scratch_buffer(self, name, shape):
+        """An array kept between steps (reallocated only when the shape changes)."""
+        buffer = self._scratch.get(name)
+        if buffer is None or buffer.shape != shape:
+            buffer = self._scratch[name] = np.empty(shape, dtype=self.dtype)
+        return buffer
 
     def _build(self):
         if len(self.input_shape) != 3:
@@ -105,7 +117,11 @@ class Conv2D(Layer):
     def forward(self, x, training=False):
         x = self._check_input(x)
         n = x.shape[0]
-        self._cols = kernels.im2col(x, *self._im2col_args())
+        kh, kw = self.kernel_size
+        cols_shape = (n * self._out_h * self._out_w, kh * kw * self.input_shape[2])
+        self._cols = kernels.im2col(
+            x, *self._im2col_args(), out=self._scratch_buffer("cols", cols_shape)
+        )
         weights = self.params["W"].reshape(-1, self.filters)
         y = self._cols @ weights
         y += self.params["b"]
@@ -117,7 +133,10 @@ class Conv2D(Layer):
         g = grad_output.reshape(-1, self.filters)
         np.matmul(self._cols.T, g, out=self.grads["W"].reshape(-1, self.filters))
         np.sum(g, axis=0, out=self.grads["b"])
-        grad_cols = g @ self.params["W"].reshape(-1, self.filters).T
+        if not self.needs_grad_input:
+            return None
+        grad_cols = self._scratch_buffer("grad_cols", self._cols.shape)
+        np.matmul(g, self.params["W"].reshape(-1, self.filters).T, out=grad_cols)
         return kernels.col2im(grad_cols, (n,) + self.input_shape, *self._im2col_args())
 
     def get_config(self):

@@ -58,6 +58,8 @@ class Dense(Layer):
         self._check_grad(grad_output, self._x)
         np.matmul(self._x.T, grad_output, out=self.grads["W"])
         np.sum(grad_output, axis=0, out=self.grads["b"])
+        if not self.needs_grad_input:
+            return None
         return grad_output @ self.params["W"].T
 
     def get_config(self):

@@ -1,0 +1,140 @@
+"""Each Numba kernel against its plain-NumPy reference."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tinynet.kernels import numba_kernels, reference
+from tinynet.layers.conv import conv_output_size
+
+# (N, H, W, C, kernel_h, kernel_w, stride, padding)
+CONV_CASES = [
+    (2, 28, 28, 1, 3, 3, 1, "same"),
+    (3, 7, 6, 2, 3, 3, 1, "same"),
+    (2, 7, 7, 3, 3, 3, 2, "same"),
+    (2, 8, 8, 4, 3, 3, 2, "same"),
+    (1, 9, 7, 5, 3, 2, 2, "valid"),
+    (2, 5, 5, 1, 5, 5, 1, "valid"),
+    (2, 6, 5, 3, 1, 1, 1, "valid"),
+]
+DTYPES = [np.float32, np.float64]
+
+
+def conv_args(h, w, kh, kw, stride, padding):
+    out_h, pad_top = conv_output_size(h, kh, stride, padding)
+    out_w, pad_left = conv_output_size(w, kw, stride, padding)
+    return kh, kw, stride, pad_top, pad_left, out_h, out_w
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n, h, w, c, kh, kw, stride, padding", CONV_CASES)
+def test_im2col_and_col2im_agree(rng, dtype, n, h, w, c, kh, kw, stride, padding):
+    args = conv_args(h, w, kh, kw, stride, padding)
+    x = rng.standard_normal((n, h, w, c)).astype(dtype)
+    cols = reference.im2col(x, *args)
+    np.testing.assert_array_equal(numba_kernels.im2col(x, *args), cols)
+    grad_cols = rng.standard_normal(cols.shape).astype(dtype)
+    expected = reference.col2im(grad_cols, x.shape, *args)
+    # Same additions in the same order: equal to the last bit.
+    np.testing.assert_array_equal(numba_kernels.col2im(grad_cols, x.shape, *args), expected)
+    assert expected.dtype == dtype and expected.shape == x.shape
+
+
+def test_col2im_is_the_adjoint_of_im2col(rng):
+    """<im2col(x), G> == <x, col2im(G)>: what makes the conv input gradient right."""
+    args = conv_args(7, 7, 3, 3, 2, "same")
+    x = rng.standard_normal((2, 7, 7, 3))
+    grad_cols = rng.standard_normal((2 * args[5] * args[6], 27))
+    lhs = np.sum(reference.im2col(x, *args) * grad_cols)
+    rhs = np.sum(x * reference.col2im(grad_cols, x.shape, *args))
+    assert lhs == pytest.approx(rhs, rel=1e-12)
+
+
+def test_im2col_writes_into_a_given_buffer(rng):
+    args = conv_args(6, 6, 3, 3, 1, "same")
+    x = rng.standard_normal((2, 6, 6, 2)).astype(np.float32)
+    buffer = np.full((72, 18), np.nan, dtype=np.float32)
+    for kernels in (reference, numba_kernels):
+        result = kernels.im2col(x, *args, out=buffer)
+        assert result is buffer
+        np.testing.assert_array_equal(buffer, reference.im2col(x, *args))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(
+    "shape, pool, stride",
+    [((2, 28, 28, 64), 2, 2), ((3, 7, 5, 3), 2, 2), ((2, 9, 9, 2), 3, 2), ((1, 6, 6, 1), 3, 1)],
+)
+def test_maxpool_agrees(rng, dtype, shape, pool, stride):
+    out_h = (shape[1] - pool) // stride + 1
+    out_w = (shape[2] - pool) // stride + 1
+    x = rng.standard_normal(shape).astype(dtype)
+    x[0, :pool, :pool, 0] = 1.5  # a tie: the first maximum must win in both
+    out, argmax = reference.maxpool_forward(x, pool, pool, stride, out_h, out_w)
+    out_nb, argmax_nb = numba_kernels.maxpool_forward(x, pool, pool, stride, out_h, out_w)
+    np.testing.assert_array_equal(out_nb, out)
+    np.testing.assert_array_equal(argmax_nb, argmax)
+    assert argmax[0, 0, 0, 0] == 0
+    grad = rng.standard_normal(out.shape).astype(dtype)
+    expected = reference.maxpool_backward(grad, argmax, shape, pool, pool, stride)
+    got = numba_kernels.maxpool_backward(grad, argmax_nb, shape, pool, pool, stride)
+    # Overlapping windows (stride < pool) may add the same pixel's shares in another order.
+    np.testing.assert_allclose(got, expected, rtol=1e-6 if dtype == np.float32 else 1e-12)
+    assert got.dtype == dtype
+
+
+def test_maxpool_forward_reference_by_hand():
+    x = np.array([[1, 5, 2, 0], [3, 4, 8, 8], [0, 0, 1, 1], [9, 0, 1, 1]], float)[None, :, :, None]
+    out, argmax = reference.maxpool_forward(x, 2, 2, 2, 2, 2)
+    np.testing.assert_array_equal(out[0, :, :, 0], [[5, 8], [9, 1]])
+    np.testing.assert_array_equal(argmax[0, :, :, 0], [[1, 2], [2, 0]])
+
+
+def test_the_numpy_backend_trains_to_the_same_numbers():
+    """TINYNET_KERNELS=numpy runs the whole library on the references."""
+    script = (
+        "import numpy as np\n"
+        "from tinynet import Sequential, kernels\n"
+        "from tinynet.layers import Conv2D, Dense, Flatten, MaxPool2D, ReLU\n"
+        "rng = np.random.default_rng(0)\n"
+        "x = rng.random((64, 10, 10, 1)); y = rng.integers(0, 3, 64)\n"
+        "m = Sequential([Conv2D(4, 3, padding='same'), ReLU(), MaxPool2D(2), Conv2D(4, 3,"
+        " stride=2, padding='same'), ReLU(), Flatten(), Dense(3)], (10, 10, 1), seed=1,"
+        " dtype='float64')\n"
+        "h = m.fit(x, y, epochs=2, batch_size=16, verbose=0)\n"
+        "print(kernels.BACKEND, repr(h.history['loss'][-1]), repr(float(m.predict(x).sum())))\n"
+    )
+    outputs = {}
+    for backend in ("numba", "numpy"):
+        env = dict(os.environ, TINYNET_KERNELS=backend)
+        run = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                             text=True, check=True)
+        name, loss, total = run.stdout.split()
+        assert name == backend
+        outputs[backend] = (float(loss), float(total))
+    np.testing.assert_allclose(outputs["numba"], outputs["numpy"], rtol=1e-12)
+
+
+def test_unknown_backend_is_refused():
+    env = dict(os.environ, TINYNET_KERNELS="cuda")
+    run = subprocess.run([sys.executable, "-c", "import tinynet.kernels"], env=env,
+                         capture_output=True, text=True)
+    assert run.returncode != 0
+    assert "TINYNET_KERNELS='cuda' is not a kernel backend" in run.stderr
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_adam_update_agrees(rng, dtype):
+    arrays = [rng.standard_normal((37, 5)).astype(dtype) for _ in range(2)]
+    states = [(arrays[0].copy(), np.zeros_like(arrays[0]), np.zeros_like(arrays[0]))
+              for _ in range(2)]
+    scalars = [dtype(s) for s in (1e-2, 0.9, 0.999, 1e-7)]
+    for kernels, (param, m, v) in zip((reference, numba_kernels), states, strict=True):
+        for _ in range(3):
+            kernels.adam_update(param, arrays[1], m, v, *scalars)
+    for a, b in zip(states[0], states[1], strict=True):
+        np.testing.assert_array_equal(b, a)
+    assert not np.array_equal(states[0][0], arrays[0])
