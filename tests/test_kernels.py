@@ -138,3 +138,15 @@ def test_adam_update_agrees(rng, dtype):
     for a, b in zip(states[0], states[1], strict=True):
         np.testing.assert_array_equal(b, a)
     assert not np.array_equal(states[0][0], arrays[0])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_relu_kernels_agree(rng, dtype):
+    x = rng.standard_normal((3, 5, 4, 2)).astype(dtype)
+    x[0, 0, 0, 0] = 0.0
+    y = reference.relu_forward(x)
+    np.testing.assert_array_equal(numba_kernels.relu_forward(x), y)
+    grad = rng.standard_normal(x.shape).astype(dtype)
+    expected = reference.relu_backward(grad, y)
+    np.testing.assert_array_equal(numba_kernels.relu_backward(grad, y), expected)
+    assert expected[0, 0, 0, 0] == 0 and expected.dtype == dtype

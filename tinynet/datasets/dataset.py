@@ -49,8 +49,10 @@ class Dataset:
     def __post_init__(self) -> None:
         object.__setattr__(self, "class_names", tuple(self.class_names))
         object.__setattr__(self, "image_shape", tuple(int(n) for n in self.image_shape))
-        for split, x, y in (("train", self.x_train, self.y_train),
-                            ("test", self.x_test, self.y_test)):
+        for split, x, y in (
+            ("train", self.x_train, self.y_train),
+            ("test", self.x_test, self.y_test),
+        ):
             self._check_split(split, x, y)
 
     def _check_split(self, split: str, x: np.ndarray, y: np.ndarray) -> None:
@@ -66,8 +68,7 @@ class Dataset:
             )
         if len(y) and (y.min() < 0 or y.max() >= self.num_classes):
             raise DatasetError(
-                f"{where}: labels must be in 0..{self.num_classes - 1}, found "
-                f"{y.min()}..{y.max()}."
+                f"{where}: labels must be in 0..{self.num_classes - 1}, found {y.min()}..{y.max()}."
             )
 
     @property

@@ -187,8 +187,11 @@ def parse_idx(
     ndim = _NDIM_OF_MAGIC[magic]
     header_size = 4 + 4 * ndim
     if size < header_size:
-        raise _error(name, f"truncated header: {size} bytes, an IDX {_KIND_OF_MAGIC[magic]} "
-                     f"header has {header_size}")
+        raise _error(
+            name,
+            f"truncated header: {size} bytes, an IDX {_KIND_OF_MAGIC[magic]} "
+            f"header has {header_size}",
+        )
     shape = tuple(int.from_bytes(content[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     if 0 in shape:
         raise _error(name, f"the header says the file holds {_describe(shape)}: it is empty")
@@ -206,8 +209,9 @@ def parse_idx(
             f"the header counts disagree with the file size: {_describe(shape)} take "
             f"{expected:,} bytes, but the file has {size:,}",
         )
-    array = np.frombuffer(content, dtype=np.uint8, count=expected - header_size,
-                          offset=header_size).reshape(shape)
+    array = np.frombuffer(
+        content, dtype=np.uint8, count=expected - header_size, offset=header_size
+    ).reshape(shape)
     return array if array.flags.writeable else array.copy()
 
 

@@ -144,8 +144,9 @@ def read_kaggle_csv(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarra
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)  # "input contained no data"
                 try:
-                    table = np.loadtxt(stream, delimiter=",", dtype=np.int32, ndmin=2,
-                                       quotechar='"')
+                    table = np.loadtxt(
+                        stream, delimiter=",", dtype=np.int32, ndmin=2, quotechar='"'
+                    )
                 except UnicodeDecodeError:
                     raise
                 except ValueError as exc:

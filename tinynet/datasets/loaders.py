@@ -126,7 +126,10 @@ def _csv_dataset(path: PathLike, test_path: PathLike | None) -> Dataset:
     else:
         try:
             x_train, x_test, y_train, y_test = train_test_split(
-                images, labels, test_size=CSV_TEST_FRACTION, random_state=SPLIT_SEED,
+                images,
+                labels,
+                test_size=CSV_TEST_FRACTION,
+                random_state=SPLIT_SEED,
                 stratify=labels,
             )
         except ValueError as exc:
@@ -262,6 +265,4 @@ def load_dataset(
                 stacklevel=2,
             )
             return digits
-    raise DatasetError(
-        f"unknown dataset {name!r}; choose one of {', '.join(DATASET_NAMES)}."
-    )
+    raise DatasetError(f"unknown dataset {name!r}; choose one of {', '.join(DATASET_NAMES)}.")

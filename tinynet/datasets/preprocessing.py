@@ -115,8 +115,9 @@ def train_validation_split(
         raise ValueError(f"validation_size must be an int or a float, got {validation_size!r}")
     if isinstance(validation_size, (float, np.floating)):
         if not 0.0 < validation_size < 1.0:
-            raise ValueError(f"a fractional validation_size must be in (0, 1), "
-                             f"got {validation_size}")
+            raise ValueError(
+                f"a fractional validation_size must be in (0, 1), got {validation_size}"
+            )
         size: int | float = float(validation_size)
     else:
         if not 1 <= validation_size <= n - 1:
@@ -126,7 +127,11 @@ def train_validation_split(
             )
         size = int(validation_size)
     x_train, x_val, y_train, y_val = train_test_split(
-        x, y, test_size=size, random_state=seed, shuffle=True,
+        x,
+        y,
+        test_size=size,
+        random_state=seed,
+        shuffle=True,
         stratify=y if stratify else None,
     )
     return (x_train, y_train), (x_val, y_val)

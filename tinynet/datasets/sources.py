@@ -510,9 +510,7 @@ class DownloadError(Exception):
     """
 
 
-def download_file(
-    url: str, destination: Path, sha256: str, timeout: float | None = None
-) -> None:
+def download_file(url: str, destination: Path, sha256: str, timeout: float | None = None) -> None:
     """Download ``url`` to ``destination`` if its SHA-256 is ``sha256``.
 
     ``timeout`` (seconds to connect or to wait for data) defaults to ``DOWNLOAD_TIMEOUT``.

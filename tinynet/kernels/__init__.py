@@ -28,6 +28,8 @@ im2col = _implementation.im2col
 col2im = _implementation.col2im
 maxpool_forward = _implementation.maxpool_forward
 maxpool_backward = _implementation.maxpool_backward
+relu_forward = _implementation.relu_forward
+relu_backward = _implementation.relu_backward
 adam_update = _implementation.adam_update
 
 __all__ = [

@@ -110,6 +110,20 @@ def _maxpool_backward_into(grad_output, argmax, pool_w, stride, grad_input):
 
 
 @njit(parallel=True, cache=True)
+def _relu_forward_flat(x, out):
+    for i in prange(x.size):
+        out[i] = x[i] if x[i] > 0 else 0
+    return out
+
+
+@njit(parallel=True, cache=True)
+def _relu_backward_flat(grad_output, output, grad_input):
+    for i in prange(grad_output.size):
+        grad_input[i] = grad_output[i] if output[i] > 0 else 0
+    return grad_input
+
+
+@njit(parallel=True, cache=True)
 def _adam_update_flat(param, grad, m, v, alpha, beta_1, beta_2, epsilon):
     one = param.dtype.type(1)
     for i in prange(param.size):
@@ -148,6 +162,24 @@ def maxpool_backward(grad_output, argmax, input_shape, pool_h, pool_w, stride):
     """Numba version of :func:`tinynet.kernels.reference.maxpool_backward`."""
     grad_input = np.empty(input_shape, dtype=grad_output.dtype)
     return _maxpool_backward_into(grad_output, argmax, pool_w, stride, grad_input)
+
+
+def relu_forward(x):
+    """Numba version of :func:`tinynet.kernels.reference.relu_forward` (one pass, no mask)."""
+    x = np.ascontiguousarray(x)
+    out = np.empty_like(x)
+    _relu_forward_flat(x.reshape(-1), out.reshape(-1))
+    return out
+
+
+def relu_backward(grad_output, output):
+    """Numba version of :func:`tinynet.kernels.reference.relu_backward`."""
+    grad_output = np.ascontiguousarray(grad_output)
+    grad_input = np.empty_like(grad_output)
+    _relu_backward_flat(
+        grad_output.reshape(-1), np.ascontiguousarray(output).reshape(-1), grad_input.reshape(-1)
+    )
+    return grad_input
 
 
 def adam_update(param, grad, m, v, alpha, beta_1, beta_2, epsilon):

@@ -128,6 +128,16 @@ def maxpool_backward(grad_output, argmax, input_shape, pool_h, pool_w, stride):
     return grad_input
 
 
+def relu_forward(x):
+    """``max(x, 0)``, element-wise."""
+    return np.maximum(x, 0)
+
+
+def relu_backward(grad_output, output):
+    """``grad_output`` where the ReLU's output is positive (its input was), else 0."""
+    return np.where(output > 0, grad_output, 0).astype(grad_output.dtype, copy=False)
+
+
 def adam_update(param, grad, m, v, alpha, beta_1, beta_2, epsilon):
     """One Adam step, in place, in the dtype of ``param`` (see ``tinynet.optimizers.Adam``)::
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinynet import kernels
 from tinynet.layers.base import Layer
 
 
@@ -11,23 +12,26 @@ class ReLU(Layer):
     """Rectified linear unit, element-wise.
 
     Forward:  ``y = max(x, 0)``                       any shape (N, ...)
-    Backward: ``dL/dx = g * (x > 0)``                 same shape
+    Backward: ``dL/dx = g * (x > 0) = g * (y > 0)``   same shape
 
     (At exactly ``x == 0`` the derivative is taken to be 0, as in every framework.)
+    The layer keeps ``y`` for the backward pass: ``y > 0`` exactly where ``x > 0``.
+    Both passes are one-line kernels (``kernels.relu_forward``/``relu_backward``),
+    compiled so that each is a single pass over memory.
     """
 
     def __init__(self, name=None):
         super().__init__(name)
-        self._positive = None
+        self._output = None
 
     def forward(self, x, training=False):
         x = self._check_input(x)
-        self._positive = x > 0
-        return np.maximum(x, 0)
+        self._output = kernels.relu_forward(x)
+        return self._output
 
     def backward(self, grad_output):
-        self._check_grad(grad_output, self._positive)
-        return grad_output * self._positive
+        self._check_grad(grad_output, self._output)
+        return kernels.relu_backward(grad_output, self._output)
 
 
 class Softmax(Layer):
