@@ -1,5 +1,7 @@
 """Sequential: training, determinism, inference, summary, save/load; optimizers."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -87,6 +89,9 @@ def test_save_and_load_round_trip(rng, tmp_path):
     assert loaded.get_config() == model.get_config()
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
     assert [p.name for p in tmp_path.iterdir()] == ["model.npz"]  # no temporary file left
+    umask = os.umask(0)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # usual permissions, not mkstemp's
 
 
 def test_summary_lists_layers_shapes_and_parameter_counts():

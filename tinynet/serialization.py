@@ -11,7 +11,9 @@ import json
 import os
 import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
@@ -30,10 +32,23 @@ def save_model(model, path) -> None:
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise ValueError(f"cannot save model to {path}: folder {directory} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    atomic_write(path, lambda handle: np.savez(handle, **arrays))
+
+
+def atomic_write(path, write: Callable[[IO[bytes]], None]) -> None:
+    """Create ``path`` atomically: ``write(handle)`` fills a temporary file, then a rename.
+
+    A reader, or a process killed half-way, sees the old file or the new one, never
+    half of one. The file gets the usual permissions (``0o666`` less the umask).
+    """
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **arrays)
+            write(handle)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates files readable by their owner only
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -1,0 +1,244 @@
+"""The command-line options both studies share, and how errors reach the user.
+
+A mistake by the user (an unknown model, ``--epochs 0``, an unwritable ``--out``,
+a dataset that cannot be loaded) ends the command with a one-line message on
+stderr and exit status 2, never a traceback. Bugs still raise normally.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from tinynet.datasets import DatasetError
+
+#: Exit status for a usage error (as argparse uses).
+USAGE_ERROR = 2
+#: Exit status after Ctrl-C (128 + SIGINT).
+INTERRUPTED = 130
+
+DATASETS = ("auto", "mnist", "fashion-mnist", "digits")
+DEFAULT_EPOCHS = 20
+QUICK_EPOCHS = 2
+
+
+class UsageError(Exception):
+    """A problem the user can fix; shown as ``error: <message>``, exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` that raises :class:`UsageError` (one line) instead of exiting."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{message} (see --help)")
+
+
+def _int_at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse ``type`` that accepts integers >= ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected an integer >= {minimum}, got {text!r}"
+            ) from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def _examples(command: str) -> str:
+    examples = [
+        ("", "the full study on MNIST, 20 epochs"),
+        (" --quick --dataset digits", "a smoke run of a few seconds"),
+        (" --data-dir ~/mnist --jobs 2", "MNIST files in ~/mnist, two models at a time"),
+    ]
+    width = max(len(command + options) for options, _ in examples)
+    return "\n".join(f"  {command + options:<{width}}  # {what}" for options, what in examples)
+
+
+def build_parser(experiment: str, description: str, models_help: str) -> argparse.ArgumentParser:
+    """The argument parser of ``python -m experiments.<experiment>``.
+
+    Parameters
+    ----------
+    experiment : str
+        ``"crossed_design"`` or ``"model_comparison"``; names the default output folder.
+    description : str
+        What the command does, shown by ``--help``.
+    models_help : str
+        The model names ``--models`` accepts, for ``--help``.
+    """
+    command = f"python -m experiments.{experiment}"
+    parser = _Parser(
+        prog=command,
+        description=description.replace("``", ""),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"""\
+writes, in --out: results.json (every measurement, rewritten after each model),
+report.md and figures/*.png (ours beside the published numbers), models/<name>.npz
+(the trained weights) and samples.npz (the test images the figures show).
+
+Interrupted? Run the same command again: models already in results.json with the
+same configuration are skipped. Redraw the report without training:
+  python -m experiments.report OUT
+
+examples:
+{_examples(command)}""",
+    )
+    parser.add_argument(
+        "--dataset",
+        choices=DATASETS,
+        default="auto",
+        help="auto (default): MNIST if it can be found or downloaded, else scikit-learn's "
+        "8x8 digits with a warning",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        metavar="DIR",
+        help="folder with the MNIST / Fashion-MNIST IDX files (default: tinynet's search "
+        "path and download cache)",
+    )
+    parser.add_argument(
+        "--epochs",
+        type=_int_at_least(1),
+        metavar="N",
+        help=f"training epochs per model (default {DEFAULT_EPOCHS}, or {QUICK_EPOCHS} "
+        "with --quick)",
+    )
+    parser.add_argument(
+        "--batch-size", type=_int_at_least(1), default=32, metavar="N",
+        help="mini-batch size (default 32)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=_int_at_least(0),
+        default=42,
+        metavar="N",
+        help="seeds the train/validation split, the initial weights, dropout and shuffling "
+        "(default 42, the studies' split seed)",
+    )
+    parser.add_argument("--models", nargs="+", metavar="NAME", help=models_help)
+    parser.add_argument(
+        "--out", type=Path, metavar="OUT", help=f"output folder (default results/{experiment}/)"
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: a small stratified subset (2,000 train / 500 validation / 1,000 "
+        f"test images at most) and {QUICK_EPOCHS} epochs",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=_int_at_least(1),
+        metavar="N",
+        default=1,
+        help="train this many models at once, in separate processes with one BLAS/Numba "
+        "thread each (default 1: one model at a time, all threads)",
+    )
+    parser.add_argument(
+        "--fresh",
+        action="store_true",
+        help="start over: forget the results in --out instead of resuming",
+    )
+    parser.set_defaults(experiment=experiment)
+    return parser
+
+
+def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse ``argv`` and fill in the defaults that depend on other options."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(argv)
+    args.argv = argv
+    if args.epochs is None:
+        args.epochs = QUICK_EPOCHS if args.quick else DEFAULT_EPOCHS
+    if args.out is None:
+        args.out = Path("results") / args.experiment
+    return args
+
+
+def resolve_models(
+    requested: Sequence[str] | None, names: Sequence[str], aliases: dict[str, str] | None = None
+) -> list[str]:
+    """The models ``--models`` asks for, in the study's order (all of ``names`` if None).
+
+    Parameters
+    ----------
+    requested : sequence of str or None
+        What the user typed.
+    names : sequence of str
+        The study's model names, in order.
+    aliases : dict, optional
+        Other accepted spellings, e.g. ``{"1": "1x100"}``.
+
+    Raises
+    ------
+    UsageError
+        For a name that is not a model of the study.
+    """
+    if requested is None:
+        return list(names)
+    aliases = aliases or {}
+    chosen = set()
+    for item in requested:
+        name = aliases.get(item, item)
+        if name not in names:
+            raise UsageError(f"unknown model {item!r}; choose from {', '.join(names)}")
+        chosen.add(name)
+    return [name for name in names if name in chosen]
+
+
+def prepare_out_dir(out: Path) -> Path:
+    """Create ``out`` and check that files can be written in it.
+
+    Raises
+    ------
+    UsageError
+        ``cannot write to OUT: <reason>`` if the folder cannot be created or written.
+    """
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=out, prefix=".probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as error:
+        raise UsageError(f"cannot write to {out}: {error.strerror or error}") from None
+    return out
+
+
+def one_line(error: BaseException) -> str:
+    """The message of ``error`` on one line.
+
+    A multi-line message (e.g. a dataset search that lists every place looked at)
+    is cut to its first line, the problem, and its last, usually what to do.
+    """
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    if len(lines) > 2:
+        lines = [lines[0], lines[-1]]
+    return " ".join(lines) or type(error).__name__
+
+
+def run_main(main: Callable[[], int]) -> int:
+    """Run a command's body; turn user errors into ``error: ...`` and exit status 2.
+
+    Ctrl-C prints how to resume and returns 130; everything else propagates.
+    """
+    try:
+        return main()
+    except (UsageError, DatasetError) as error:
+        print(f"error: {one_line(error)}", file=sys.stderr)
+        return USAGE_ERROR
+    except KeyboardInterrupt:
+        print(
+            "\ninterrupted: finished models are saved; run the same command again to resume",
+            file=sys.stderr,
+        )
+        return INTERRUPTED

@@ -1,0 +1,193 @@
+"""The figures of the reports, drawn with matplotlib's Agg backend (no display needed).
+
+Each function takes result entries (from ``results.json``) and, where a figure
+shows images, the images themselves, and writes one PNG atomically. None of them
+trains or loads a model.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
+import numpy as np  # noqa: E402
+from matplotlib.colors import PowerNorm  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
+
+from experiments.store import atomic_write  # noqa: E402
+
+DPI = 100
+
+
+def save(fig: plt.Figure, path: Path) -> None:
+    """Write ``fig`` to ``path`` as a PNG, atomically, and close it."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
+    plt.close(fig)
+    atomic_write(path, lambda handle: handle.write(buffer.getvalue()))
+
+
+def _colors(n: int) -> list:
+    return [plt.get_cmap("tab10")(i % 10) for i in range(n)]
+
+
+def _epochs(entry: dict) -> np.ndarray:
+    return np.arange(1, len(entry["history"]["loss"]) + 1)
+
+
+def _epoch_axis(ax: plt.Axes, n_epochs: int) -> None:
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=min(n_epochs, 10)))
+    ax.grid(alpha=0.3)
+
+
+def accuracy_per_epoch(entries: dict[str, dict], path: Path) -> None:
+    """Training and validation accuracy per epoch, with the test accuracy as a line.
+
+    One color per model: solid = training, dashed = validation, dotted horizontal
+    line = accuracy on the test set after training.
+    """
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    n_epochs = 1
+    for (name, entry), color in zip(entries.items(), _colors(len(entries)), strict=True):
+        epochs, history = _epochs(entry), entry["history"]
+        n_epochs = max(n_epochs, len(epochs))
+        ax.plot(epochs, history["accuracy"], "o-", ms=3, color=color, label=f"{name} train")
+        ax.plot(
+            epochs, history["val_accuracy"], "s--", ms=3, color=color, label=f"{name} validation"
+        )
+        test = entry["test"]["accuracy"]
+        ax.axhline(test, color=color, ls=":", lw=1.5, label=f"{name} test ({test:.2%})")
+    _epoch_axis(ax, n_epochs)
+    ax.set_ylabel("accuracy")
+    ax.set_title("Accuracy per epoch: " + ", ".join(entries))
+    ax.legend(fontsize=8, loc="lower right")
+    save(fig, path)
+
+
+def training_curves(name: str, entry: dict, path: Path) -> None:
+    """Loss (left) and accuracy (right) per epoch, training and validation."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    epochs, history = _epochs(entry), entry["history"]
+    for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
+        ax.plot(epochs, history[metric], "o-", ms=3, label="training")
+        ax.plot(epochs, history[f"val_{metric}"], "s--", ms=3, label="validation")
+        _epoch_axis(ax, len(epochs))
+        ax.set_ylabel(metric)
+        ax.set_title(f"{name}: {metric}")
+        ax.legend(fontsize=8)
+    save(fig, path)
+
+
+def confusion_matrix(name: str, entry: dict, class_names: list[str], path: Path) -> None:
+    """The confusion matrix in percent of each true class (rows sum to 100)."""
+    counts = np.asarray(entry["metrics"]["confusion_matrix"], dtype=float)
+    percent = 100 * counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    n = len(class_names)
+    size = max(5.0, 0.55 * n + 1.5)
+    fig, ax = plt.subplots(figsize=(size + 1, size))
+    norm = PowerNorm(gamma=0.4, vmin=0, vmax=100)  # stretches the small %, where errors are
+    image = ax.imshow(percent, cmap="Blues", norm=norm)
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="% of the true class")
+    for i in range(n):
+        for j in range(n):
+            if counts[i, j]:
+                ax.text(
+                    j, i, f"{percent[i, j]:.1f}" if percent[i, j] < 99.95 else "100",
+                    ha="center", va="center", fontsize=7,
+                    color="white" if norm(percent[i, j]) > 0.6 else "black",
+                )  # fmt: skip
+    ax.set_xticks(range(n), class_names, rotation=45 if max(map(len, class_names)) > 2 else 0)
+    ax.set_yticks(range(n), class_names)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    accuracy = entry["test"]["accuracy"]
+    ax.set_title(f"{name}: confusion matrix, % of each true class (accuracy {accuracy:.2%})")
+    save(fig, path)
+
+
+def f1_per_class(entries: dict[str, dict], class_names: list[str], path: Path) -> None:
+    """Per-class F1 on the test set, one line per model."""
+    fig, ax = plt.subplots(figsize=(max(7.0, 0.6 * len(class_names) + 2), 4.5))
+    x = np.arange(len(class_names))
+    for (name, entry), color in zip(entries.items(), _colors(len(entries)), strict=True):
+        ax.plot(x, entry["metrics"]["per_class"]["f1"], "o-", color=color, label=name)
+    ax.set_xticks(x, class_names, rotation=45 if max(map(len, class_names)) > 2 else 0)
+    ax.set_xlabel("class")
+    ax.set_ylabel("F1 score")
+    ax.set_title("F1 score per class on the test set")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    save(fig, path)
+
+
+def example_prediction(
+    entries: dict[str, dict], image: np.ndarray, class_names: list[str], path: Path
+) -> None:
+    """The first test image and each model's predicted probabilities for it."""
+    true = class_names[next(iter(entries.values()))["first_test"]["true"]]
+    fig, (left, right) = plt.subplots(
+        1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [1, 2.6]}
+    )
+    left.imshow(image, cmap="gray_r")
+    left.set_title(f"first test image (true class {true})")
+    left.axis("off")
+    x = np.arange(len(class_names))
+    width = 0.8 / len(entries)
+    for k, ((name, entry), color) in enumerate(
+        zip(entries.items(), _colors(len(entries)), strict=True)
+    ):
+        probabilities = entry["first_test"]["probabilities"]
+        predicted = class_names[int(np.argmax(probabilities))]
+        label = f"{name}: {predicted} ({max(probabilities):.1%})"
+        right.bar(x - 0.4 + (k + 0.5) * width, probabilities, width, color=color, label=label)
+    right.set_xticks(x, class_names, rotation=45 if max(map(len, class_names)) > 2 else 0)
+    right.set_ylim(0, 1.05)
+    right.set_ylabel("predicted probability")
+    right.set_title("prediction of each model (predicted class, probability)")
+    right.legend(fontsize=8)
+    save(fig, path)
+
+
+def mistakes(
+    name: str,
+    entry: dict,
+    samples: dict[int, np.ndarray],
+    class_names: list[str],
+    path: Path,
+    columns: int = 5,
+) -> bool:
+    """A grid of the model's most confident mistakes, with true and predicted classes.
+
+    The images are tiled into one picture (faster to draw than one axes per image),
+    each labelled ``#index: true T / pred P (confidence)``. Returns False (and
+    writes nothing) if there is no mistake to show.
+    """
+    shown = [m for m in entry["mistakes"] if m["index"] in samples]
+    if not shown:
+        return False
+    h, w = samples[shown[0]["index"]].shape
+    pad, label_height = max(h, w) // 4, max(h, w) // 2  # blank space around each tile
+    rows, columns = math.ceil(len(shown) / columns), min(columns, len(shown))
+    cell_h, cell_w = h + pad + label_height, w + pad
+    canvas = np.zeros((rows * cell_h, columns * cell_w))
+    fig, ax = plt.subplots(figsize=(2 * columns, 2.3 * rows))
+    for k, mistake in enumerate(shown):
+        top, left = (k // columns) * cell_h + label_height, (k % columns) * cell_w + pad // 2
+        canvas[top : top + h, left : left + w] = samples[mistake["index"]] / 255
+        ax.text(
+            left + w / 2, top - 0.6, f"#{mistake['index']}: true {class_names[mistake['true']]}\n"
+            f"pred {class_names[mistake['predicted']]} ({mistake['confidence']:.0%})",
+            ha="center", va="bottom", fontsize=9,
+        )  # fmt: skip
+    ax.imshow(canvas, cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+    ax.axis("off")
+    ax.set_title(f"{name}: the misclassified test images it was surest about")
+    save(fig, path)
+    return True

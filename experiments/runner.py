@@ -1,0 +1,149 @@
+"""What both studies' commands do around training: set up, resume, record, report.
+
+A :class:`Run` owns the output folder and ``results.json``. It loads the data once,
+reuses the models already trained with the same configuration, records each new
+model the moment it finishes (``results.json`` and ``samples.npz``, atomically),
+and at the end writes the report and prints the summary table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from pathlib import Path
+
+from experiments import report, store, training
+from experiments.cli import UsageError, prepare_out_dir
+from experiments.data import load as load_data
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _differences(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """``["epochs: 20 -> 2", ...]`` for the keys whose values differ."""
+    found = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            found += _differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            found.append(f"{prefix}{key}: {a} -> {b}")
+    return found
+
+
+class Run:
+    """One invocation of a study's command.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        From :func:`experiments.cli.parse_args`.
+
+    Raises
+    ------
+    UsageError
+        If ``--out`` cannot be written, or holds results of another experiment or
+        another protocol (without ``--fresh``).
+    tinynet.datasets.DatasetError
+        If the dataset cannot be loaded.
+    """
+
+    def __init__(self, args: argparse.Namespace):
+        self.experiment = args.experiment
+        self.out = prepare_out_dir(Path(args.out))
+        self.jobs = args.jobs
+        self.data = load_data(args.dataset, args.data_dir, args.seed, args.quick)
+        self.protocol = training.protocol(self.data, args.epochs, args.batch_size, args.seed)
+        info = self.data.info
+        epochs = report.count(args.epochs, "epoch")
+        print(
+            f"{info['name']}: {info['n_train']:,} train / {info['n_validation']:,} validation / "
+            f"{info['n_test']:,} test images ({info['source']}); {epochs}, "
+            f"batch {args.batch_size}, seed {args.seed}; results in {self.out}"
+        )
+        if args.fresh:
+            store.clear(self.out)
+        self.results = self._resume()
+        self.results.update(
+            dataset=info,
+            versions=training.library_versions(),
+            command=shlex.join(["python", "-m", f"experiments.{self.experiment}", *args.argv]),
+        )
+
+    def _resume(self) -> dict:
+        """The results already in ``--out``, if they fit this run; else fresh ones."""
+        try:
+            results = store.load_results(self.out)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+        if results is None:
+            return {
+                "format_version": store.FORMAT_VERSION,
+                "experiment": self.experiment,
+                "protocol": self.protocol,
+                "started": _now(),
+                "models": {},
+                "selection": {},
+            }
+        path = self.out / store.RESULTS
+        if results.get("experiment") != self.experiment:
+            raise UsageError(
+                f"{path} holds results of {results.get('experiment')}, not {self.experiment}; "
+                "choose another --out, or --fresh to replace them"
+            )
+        if results["protocol"] != self.protocol:
+            changes = "; ".join(_differences(results["protocol"], self.protocol))
+            raise UsageError(
+                f"{path} holds results trained with other settings ({changes}); run with "
+                "--fresh to replace them, or choose another --out"
+            )
+        return results
+
+    @property
+    def models(self) -> dict[str, dict]:
+        """The result entries so far, by model name."""
+        return self.results["models"]
+
+    def done(self, name: str) -> bool:
+        """True if ``name`` is in ``results.json`` with this run's configuration."""
+        config = training.model_config(name, self.data, self.protocol)
+        return store.is_done(self.results, name, config, self.out)
+
+    def save(self) -> None:
+        """Write ``results.json`` now (atomically)."""
+        self.results["updated"] = _now()
+        store.save_results(self.out, self.results)
+
+    def train(self, names: Iterable[str]) -> None:
+        """Train the models of ``names`` that are not done yet, recording each at once."""
+        pending = []
+        for name in names:
+            if self.done(name):
+                print(f"skipping {name}: already in {store.RESULTS} with the same configuration")
+            else:
+                pending.append(name)
+        for entry in training.train_models(
+            pending, self.data, self.protocol, self.out, self.jobs
+        ):
+            self._record(entry)
+
+    def _record(self, entry: dict) -> None:
+        indices = [entry["first_test"]["index"]] + [m["index"] for m in entry["mistakes"]]
+        store.add_samples(self.out, indices, self.data.test_images)
+        self.models[entry["name"]] = entry
+        self.save()
+        print(
+            f"finished {entry['name']}: test accuracy {entry['test']['accuracy']:.2%}, "
+            f"trained in {entry['train_time_s']:.1f} s"
+        )
+
+    def finish(self) -> int:
+        """Save, write the report, print the summary table; return exit status 0."""
+        self.save()
+        path = report.generate(self.out)
+        print(f"\n{report.main_tables(self.results)}\n\nreport: {path}")
+        return 0
