@@ -25,6 +25,7 @@ of the float32 GEMM peak measured in the same run. Results go to
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -37,6 +38,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+
+from experiments.cli import UsageError, prepare_out_dir, run_main
 
 EPOCH_IMAGES = 50_000
 #: (zoo name, batch size, label) of every row, as in the performance issue's table.
@@ -53,6 +56,12 @@ ROWS = [
 ]
 QUICK_ROWS = [ROWS[1], ROWS[5]]
 CONTESTANTS = ("tinynet", "tinynet-numpy", "numpy-loop", "pytorch", "sklearn")
+#: The performance targets: tinynet / other at most this, by (zoo name, batch size).
+MLP_TARGETS = {"pytorch": 0.8, "numpy-loop": 1.05}
+TARGETS = {("cnn", 32): {"pytorch": 0.8}, ("cnn", 128): {"pytorch": 0.8},
+           ("dcnn", 32): {"pytorch": 1.0}, ("dcnn", 128): {"pytorch": 0.8}}  # fmt: skip
+#: Each Numba kernel should be at least this many times faster than its NumPy reference.
+KERNEL_TARGET = 5.0
 #: Training steps timed per measurement (after warm-up), by model; --quick divides by 4.
 STEPS = {"cnn": 120, "dcnn": 40}
 MLP_STEPS = 600
@@ -223,6 +232,49 @@ def run_steps(step, steps, warmup=5):
     return (time.perf_counter() - start) / steps
 
 
+def time_kernels(quick: bool) -> dict[str, dict[str, float]]:
+    """Seconds per call of each kernel, Numba and NumPy reference, on cnn/dcnn shapes."""
+    from tinynet.kernels import numba_kernels, reference
+
+    rng = np.random.default_rng(0)
+
+    def image(h, c):
+        return rng.random((32, h, h, c), dtype=np.float32)
+
+    def cols(h, c):
+        return rng.random((32 * h * h, 9 * c), dtype=np.float32)
+
+    pooled = reference.maxpool_forward(image(28, 64), 2, 2, 2, 14, 14)
+    relu_out, flat = image(28, 64), rng.random(784 * 400, dtype=np.float32)
+    same3x3 = (3, 3, 1, 1, 1)
+    def im2col_case(h, c):  # into a reused buffer, as Conv2D calls it
+        return "im2col", (image(h, c), *same3x3, h, h), {"out": cols(h, c)}
+
+    cases = {  # name: (kernel, arguments[, keyword arguments])
+        "im2col 32x28x28x1": im2col_case(28, 1),
+        "im2col 32x14x14x64": im2col_case(14, 64),
+        "im2col 32x28x28x64": im2col_case(28, 64),
+        "col2im 32x14x14x64": ("col2im", (cols(14, 64), (32, 14, 14, 64), *same3x3, 14, 14)),
+        "col2im 32x28x28x64": ("col2im", (cols(28, 64), (32, 28, 28, 64), *same3x3, 28, 28)),
+        "maxpool_forward 32x28x28x64": ("maxpool_forward", (image(28, 64), 2, 2, 2, 14, 14)),
+        "maxpool_backward 32x28x28x64": (
+            "maxpool_backward", (*pooled, (32, 28, 28, 64), 2, 2, 2)),
+        "relu_forward 32x28x28x64": ("relu_forward", (image(28, 64),)),
+        "relu_backward 32x28x28x64": ("relu_backward", (image(28, 64), relu_out)),
+        "adam_update 784x400": ("adam_update", (flat.copy(), flat, flat * 0, flat * 0 + 1,
+                                                *np.float32([1e-3, 0.9, 0.999, 1e-7]))),
+    }  # fmt: skip
+    calls = 5 if quick else 30
+    results = {}
+    for name, (kernel, arguments, *keywords) in cases.items():
+        results[name] = {}
+        for backend, module in (("numba", numba_kernels), ("numpy", reference)):
+            call = functools.partial(getattr(module, kernel), *arguments, **dict(*keywords))
+            call()  # compile / warm up
+            results[name][backend] = statistics.median(_timed(call) for _ in range(calls))
+    return results
+
+
 TIMERS = {
     "tinynet": time_tinynet,
     "tinynet-numpy": time_tinynet,
@@ -236,6 +288,8 @@ def worker(contestant: str, rows: list[tuple[str, int]], quick: bool) -> dict:
     """Measure seconds per step of every row for one contestant (in this process)."""
     from experiments import zoo
 
+    if contestant == "kernels":
+        return time_kernels(quick)
     results = {}
     for name, batch_size in rows:
         model = zoo.build(name, (28, 28, 1), 10, seed=0)
@@ -320,6 +374,7 @@ def summarise(raw: dict[str, dict[str, list[float]]], rows, peak: float) -> list
             for c, times in raw.items()
             if times.get(key)
         }
+        targets = MLP_TARGETS if is_mlp(model) else TARGETS.get((name, batch_size), {})
         flops = 3 * forward_flops(model) * EPOCH_IMAGES
         gflops = flops / epoch["tinynet"] / 1e9
         table.append(
@@ -331,23 +386,28 @@ def summarise(raw: dict[str, dict[str, list[float]]], rows, peak: float) -> list
                 "tinynet_gflops": gflops,
                 "share_of_gemm_peak": gflops / peak,
                 "ratios": {c: epoch["tinynet"] / t for c, t in epoch.items() if c != "tinynet"},
+                "targets": {c: limit for c, limit in targets.items() if c in epoch},
             }
         )
     return table
 
 
-def markdown(table: list[dict], info: dict, peak: float, contestants: list[str]) -> str:
+def _verdict(ratio: float, limit: float) -> str:
+    return f"{'met' if ratio <= limit else 'MISSED'} (≤ {limit:g})"
+
+
+def markdown(table: list[dict], kernels: dict, info: dict, peak: float,
+             contestants: list[str]) -> str:  # fmt: skip
+    """The epoch-time table and the kernel table, with the targets judged."""
     others = [c for c in contestants if c != "tinynet"]
-    head = (
-        ["model", "batch", "tinynet"]
-        + others
-        + [f"tinynet / {c}" for c in others]
-        + ["GFLOP/s", "of peak"]
-    )
+    head = (["model", "batch", "tinynet"] + others + [f"tinynet / {c}" for c in others]
+            + ["GFLOP/s", "of peak"])  # fmt: skip
     lines = [
         f"Epoch time (50,000 images, Adam, float32), median of repetitions. "
-        f"{info['date']}; {info['machine']}; load average {info['load_average']}; "
-        f"BLAS {info['blas']}; float32 GEMM peak measured {peak:.0f} GFLOP/s.",
+        f"{info['date']}; {info['machine']}; load average {info['load_average']} before, "
+        f"{info.get('load_average_after')} after; BLAS {info['blas']}; float32 GEMM peak "
+        f"measured {peak:.0f} GFLOP/s. A ratio below 1 means tinynet is faster; 'met' / "
+        f"'MISSED' judges it against the performance target.",
         "",
         "| " + " | ".join(head) + " |",
         "|" + "---|" * len(head),
@@ -357,9 +417,29 @@ def markdown(table: list[dict], info: dict, peak: float, contestants: list[str])
         cells += [
             f"{row['epoch_seconds'][c]:.2f} s" if c in row["epoch_seconds"] else "–" for c in others
         ]
-        cells += [f"{row['ratios'][c]:.2f}" if c in row["ratios"] else "–" for c in others]
+        for c in others:
+            ratio = row["ratios"].get(c)
+            cell = "–" if ratio is None else f"{ratio:.2f}"
+            if c in row["targets"]:
+                cell += " " + _verdict(ratio, row["targets"][c])
+            cells.append(cell)
         cells += [f"{row['tinynet_gflops']:.0f}", f"{row['share_of_gemm_peak']:.0%}"]
         lines.append("| " + " | ".join(cells) + " |")
+    if kernels:
+        lines += [
+            "",
+            f"Kernels on the shapes of cnn / dcnn at batch 32: median milliseconds per call; "
+            f"target: Numba at least {KERNEL_TARGET:g} x faster than the NumPy reference.",
+            "",
+            "| kernel, input | Numba | NumPy reference | speed-up |",
+            "|---|---|---|---|",
+        ]
+        for name, times in kernels.items():
+            speedup = times["numpy"] / times["numba"]
+            lines.append(
+                f"| {name} | {times['numba'] * 1e3:.2f} ms | {times['numpy'] * 1e3:.2f} ms | "
+                f"{speedup:.1f} x {'met' if speedup >= KERNEL_TARGET else 'MISSED'} |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -394,44 +474,63 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="two rows, fewer steps, 1 repetition")
     parser.add_argument("--repeats", type=int, default=3, help="interleaved repetitions (3)")
     parser.add_argument("--out", type=Path, default=Path("results/benchmark"))
+    parser.add_argument("--readme", type=Path, help="also paste the tables into this file's "
+                        "<!-- benchmark-table --> block")  # fmt: skip
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:  # inside a measuring process
         spec = json.loads(args.worker)
         print(json.dumps(worker(spec["contestant"], spec["rows"], spec["quick"])))
         return 0
+    return run_main(lambda: benchmark(args))
+
+
+def benchmark(args: argparse.Namespace) -> int:
+    """Measure every contestant, interleaved; write the tables, JSON and chart."""
+    from experiments.readme import replace_block
     from experiments.store import write_text
 
-    try:
-        args.out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        print(f"error: cannot write to {args.out}: {error}", file=sys.stderr)
-        return 2
+    prepare_out_dir(args.out)
+    if args.readme and "<!-- benchmark-table -->" not in args.readme.read_text():
+        raise UsageError(f"{args.readme} has no '<!-- benchmark-table -->' line")
     rows = QUICK_ROWS if args.quick else ROWS
     repeats = 1 if args.quick else max(1, args.repeats)
     contestants = available_contestants()
     info = machine_info()
     raw = {c: {} for c in contestants}
+    raw_kernels: dict[str, dict[str, list[float]]] = {}
     for repetition in range(repeats):
-        for contestant in contestants:
+        for contestant in [*contestants, "kernels"]:
             print(f"repetition {repetition + 1}/{repeats}: {contestant} ...", flush=True)
-            for key, seconds in run_worker(contestant, [r[:2] for r in rows], args.quick).items():
-                raw[contestant].setdefault(key, []).append(seconds)
+            measured = run_worker(contestant, [r[:2] for r in rows], args.quick)
+            for key, seconds in measured.items():
+                if contestant == "kernels":
+                    for backend, value in seconds.items():
+                        raw_kernels.setdefault(key, {}).setdefault(backend, []).append(value)
+                else:
+                    raw[contestant].setdefault(key, []).append(seconds)
     peak = gemm_peak()
     info["load_average_after"] = [round(v, 2) for v in os.getloadavg()]
     table = summarise(raw, rows, peak)
-    text = markdown(table, info, peak, contestants)
+    kernels = {name: {backend: statistics.median(values) for backend, values in times.items()}
+               for name, times in raw_kernels.items()}  # fmt: skip
+    text = markdown(table, kernels, info, peak, contestants)
     print(text)
     write_text(args.out / "benchmark.md", text)
     write_text(
         args.out / "benchmark.json",
         json.dumps(
-            {"machine": info, "gemm_peak_gflops": peak, "rows": table, "raw_seconds_per_step": raw},
+            {"machine": info, "gemm_peak_gflops": peak, "rows": table, "kernels": kernels,
+             "raw_seconds_per_step": raw, "raw_kernel_seconds": raw_kernels},
             indent=2,
         ),
-    )
+    )  # fmt: skip
     bar_chart(table, contestants, args.out / "benchmark.png")
     print(f"wrote {args.out / 'benchmark.md'}, benchmark.json and benchmark.png")
+    if args.readme:
+        command = "python -m experiments.benchmark" + (" --quick" if args.quick else "")
+        replace_block(args.readme, "benchmark-table", f"Generated by `{command}`:\n\n{text}")
+        print(f"updated {args.readme}")
     return 0
 
 

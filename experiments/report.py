@@ -3,12 +3,14 @@
 Usage::
 
     python -m experiments.report results/crossed_design
+    python -m experiments.report results/crossed_design --readme README.md
 
 reads ``results.json`` (and ``samples.npz``, the few test images the figures show)
 in that folder, redraws every figure into ``figures/`` and rewrites ``report.md``.
 Nothing is trained and the dataset is not needed, so the report and the plots can
 change without retraining. The studies' commands call :func:`generate` at the end
-of each run.
+of each run. ``--readme`` also pastes the results table and a few figures into the
+README (see :mod:`experiments.readme`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 
 from experiments import metrics, plots, published, selection, store, zoo
 from experiments.cli import USAGE_ERROR, one_line
+from experiments.readme import copy_figure, replace_block
 
 TITLES = {
     "crossed_design": "Study A: the 2x2 crossed design",
@@ -475,13 +478,57 @@ def render(results: dict, figures: dict) -> str:
     return "\n\n".join(sections) + "\n"
 
 
-def generate(out: Path) -> Path:
+#: The figures a README summary shows, by experiment (accuracy group index, or "f1").
+README_FIGURES = {"crossed_design": [1], "model_comparison": [2, "f1"]}
+
+
+def readme_summary(results: dict, figures: dict, out: Path, readme: Path) -> str:
+    """The study's results table, its decision and a few figures, for the README.
+
+    The figures are copied next to the README (``docs/figures/``), since results
+    folders are not part of the repository.
+    """
+    experiment, dataset = results["experiment"], results["dataset"]
+    total = sum(entry["train_time_s"] for entry in results["models"].values())
+    parts = [
+        f"### {TITLES[experiment]}",
+        f"`{results['command']}`: {dataset['name']}, "
+        f"{count(results['protocol']['epochs'], 'epoch')}; total training time {_duration(total)}"
+        + (f", finished {results['updated'][:10]}" if "updated" in results else "")
+        + f". The whole report: `{out.as_posix()}/report.md`.",
+        main_tables(results),
+    ]
+    if experiment == "crossed_design" and "dropout" in results.get("selection", {}):
+        decision = results["selection"]["dropout"]
+        parts.append(f"Model 5: {decision['reason']}, so model 5 is {decision['dropout_model']}.")
+    if experiment == "model_comparison" and results["models"]:
+        top = selection.top_models(results["models"])["top"]
+        parts.append(f"Top 3 by validation loss and accuracy: {', '.join(top)} (published: "
+                     f"{', '.join(published.MODEL_COMPARISON_TOP3)}).")  # fmt: skip
+    for which in README_FIGURES[experiment]:
+        if which == "f1":
+            title, source = "F1 per class", figures["f1"]
+        elif which < len(figures["accuracy"]):
+            group, source = figures["accuracy"][which]
+            title = "accuracy per epoch: " + ", ".join(group)
+        else:
+            continue
+        parts.append(_image(title, Path(copy_figure(out / source, readme,
+                                                    f"{experiment}_{source.name}"))))
+    return "\n\n".join(parts)
+
+
+def generate(out: Path, readme: Path | None = None) -> Path:
     """Redraw the figures and rewrite ``out/report.md`` from ``out/results.json``.
+
+    With ``readme``, also replace the block ``<!-- results:<experiment> -->`` of that
+    file with :func:`readme_summary`.
 
     Raises
     ------
     ValueError
-        If there is no readable ``results.json`` in ``out``.
+        If there is no readable ``results.json`` in ``out``, or ``readme`` has no
+        such block.
     """
     out = Path(out)
     results = store.load_results(out)
@@ -490,6 +537,9 @@ def generate(out: Path) -> Path:
     figures = make_figures(results, store.load_samples(out), out)
     path = out / store.REPORT
     store.write_text(path, render(results, figures))
+    if readme is not None:
+        summary = readme_summary(results, figures, out, Path(readme))
+        replace_block(Path(readme), f"results:{results['experiment']}", summary)
     return path
 
 
@@ -502,13 +552,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("folder", type=Path, help="a study's output folder, e.g. "
                         "results/crossed_design")  # fmt: skip
+    parser.add_argument("--readme", type=Path, help="also paste the results table and "
+                        "figures into this file's <!-- results:<experiment> --> block")  # fmt: skip
     args = parser.parse_args(argv)
     try:
-        path = generate(args.folder)
+        path = generate(args.folder, args.readme)
     except (ValueError, OSError) as error:
         print(f"error: {one_line(error)}", file=sys.stderr)
         return USAGE_ERROR
-    print(f"wrote {path}")
+    print(f"wrote {path}" + (f" and updated {args.readme}" if args.readme else ""))
     return 0
 
 

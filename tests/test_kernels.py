@@ -43,6 +43,12 @@ def test_im2col_and_col2im_agree(rng, dtype, n, h, w, c, kh, kw, stride, padding
     assert expected.dtype == dtype and expected.shape == x.shape
 
 
+def test_im2col_of_a_strided_view(rng):
+    args = conv_args(5, 5, 3, 3, 1, "same")
+    x = rng.standard_normal((2, 5, 10, 4))[:, :, ::2, :]  # not contiguous
+    np.testing.assert_array_equal(numba_kernels.im2col(x, *args), reference.im2col(x, *args))
+
+
 def test_col2im_is_the_adjoint_of_im2col(rng):
     """<im2col(x), G> == <x, col2im(G)>: what makes the conv input gradient right."""
     args = conv_args(7, 7, 3, 3, 2, "same")

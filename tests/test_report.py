@@ -199,3 +199,28 @@ def test_report_errors_are_one_line(tmp_path, capsys):
     (tmp_path / "results.json").write_text("{not json")
     assert report.main([str(tmp_path)]) == 2
     assert "is not a readable results file" in capsys.readouterr().err
+
+
+def test_report_pastes_its_summary_into_the_readme(tmp_path, crossed_results, capsys):
+    out, readme = tmp_path / "run", tmp_path / "README.md"
+    out.mkdir()
+    write_run(out, crossed_results)
+    before, after = "# Project\n\nIntro.\n\n", "\n\n## Next section\n\nkept as it was\n"
+    readme.write_text(before + "<!-- results:crossed_design -->" + after)
+    for _ in range(2):  # the second run replaces the block instead of adding another
+        assert report.main([str(out), "--readme", str(readme)]) == 0
+    text = readme.read_text()
+    assert text.startswith(before) and text.endswith(after)
+    assert text.count("<!-- results:crossed_design -->") == 1
+    assert text.count("<!-- /results:crossed_design -->") == 1
+    assert "| 5: 2x300-dropout | 3 min 22 s | 3 min 22 s |" in text
+    assert "so model 5 is 2x300-dropout" in text
+    figures = linked_figures(text)
+    assert figures == ["docs/figures/crossed_design_accuracy_2x100_2x300_2x300-dropout.png"]
+    assert (tmp_path / figures[0]).read_bytes()[:8] == PNG_SIGNATURE
+
+    readme.write_text("# A README without the marker\n")
+    capsys.readouterr()
+    assert report.main([str(out), "--readme", str(readme)]) == 2
+    assert "has no '<!-- results:crossed_design -->' line" in capsys.readouterr().err
+    assert readme.read_text() == "# A README without the marker\n"
