@@ -133,8 +133,10 @@ def test_unknown_backend_is_refused():
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_adam_update_agrees(rng, dtype):
-    arrays = [rng.standard_normal((37, 5)).astype(dtype) for _ in range(2)]
+@pytest.mark.parametrize("shape", [(37, 5), (300, 300)], ids=["serial", "threads"])
+def test_adam_update_agrees(rng, dtype, shape):
+    assert (np.prod(shape) >= numba_kernels.PARALLEL_SIZE) == (shape == (300, 300))
+    arrays = [rng.standard_normal(shape).astype(dtype) for _ in range(2)]
     states = [(arrays[0].copy(), np.zeros_like(arrays[0]), np.zeros_like(arrays[0]))
               for _ in range(2)]
     scalars = [dtype(s) for s in (1e-2, 0.9, 0.999, 1e-7)]
@@ -147,8 +149,10 @@ def test_adam_update_agrees(rng, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_relu_kernels_agree(rng, dtype):
-    x = rng.standard_normal((3, 5, 4, 2)).astype(dtype)
+@pytest.mark.parametrize("shape", [(3, 5, 4, 2), (4, 32, 32, 16)], ids=["serial", "threads"])
+def test_relu_kernels_agree(rng, dtype, shape):
+    assert (np.prod(shape) >= numba_kernels.PARALLEL_SIZE) == (shape[0] == 4)
+    x = rng.standard_normal(shape).astype(dtype)
     x[0, 0, 0, 0] = 0.0
     y = reference.relu_forward(x)
     np.testing.assert_array_equal(numba_kernels.relu_forward(x), y)

@@ -1,7 +1,8 @@
 """Numba kernels: the same functions as :mod:`tinynet.kernels.reference`, compiled.
 
-Each kernel loops over the batch with ``prange`` (every sample writes only its
-own slice of the output, so the threads never touch the same memory) and is
+The image kernels loop over the batch with ``prange`` (every sample writes only
+its own slice of the output, so the threads never touch the same memory); the
+element-wise ones further down say when they use threads. Every kernel is
 cached on disk (``cache=True``), so only the first process ever pays for
 compilation. Read the reference first: it is the definition; this is the speed.
 
@@ -109,28 +110,66 @@ def _maxpool_backward_into(grad_output, argmax, pool_w, stride, grad_input):
     return grad_input
 
 
+# Element-wise kernels, each in two versions around one inlined body: starting
+# the threads of a parallel loop costs tens of microseconds, more than a small
+# array takes on one core, so arrays under PARALLEL_SIZE numbers (an MLP's
+# activations, most biases) stay on one thread.
+PARALLEL_SIZE = 1 << 16
+
+
+@njit(inline="always")
+def _relu_forward_element(i, x, out):
+    out[i] = x[i] if x[i] > 0 else 0
+
+
+@njit(cache=True)
+def _relu_forward_serial(x, out):
+    for i in range(x.size):
+        _relu_forward_element(i, x, out)
+
+
 @njit(parallel=True, cache=True)
-def _relu_forward_flat(x, out):
+def _relu_forward_parallel(x, out):
     for i in prange(x.size):
-        out[i] = x[i] if x[i] > 0 else 0
-    return out
+        _relu_forward_element(i, x, out)
+
+
+@njit(inline="always")
+def _relu_backward_element(i, grad_output, output, grad_input):
+    grad_input[i] = grad_output[i] if output[i] > 0 else 0
+
+
+@njit(cache=True)
+def _relu_backward_serial(grad_output, output, grad_input):
+    for i in range(grad_output.size):
+        _relu_backward_element(i, grad_output, output, grad_input)
 
 
 @njit(parallel=True, cache=True)
-def _relu_backward_flat(grad_output, output, grad_input):
+def _relu_backward_parallel(grad_output, output, grad_input):
     for i in prange(grad_output.size):
-        grad_input[i] = grad_output[i] if output[i] > 0 else 0
-    return grad_input
+        _relu_backward_element(i, grad_output, output, grad_input)
+
+
+@njit(inline="always")
+def _adam_update_element(i, param, grad, m, v, alpha, beta_1, beta_2, epsilon):
+    one = param.dtype.type(1)
+    g = grad[i]
+    m[i] += (one - beta_1) * (g - m[i])
+    v[i] += (one - beta_2) * (g * g - v[i])
+    param[i] -= (alpha * m[i]) / (np.sqrt(v[i]) + epsilon)
+
+
+@njit(cache=True)
+def _adam_update_serial(param, grad, m, v, alpha, beta_1, beta_2, epsilon):
+    for i in range(param.size):
+        _adam_update_element(i, param, grad, m, v, alpha, beta_1, beta_2, epsilon)
 
 
 @njit(parallel=True, cache=True)
-def _adam_update_flat(param, grad, m, v, alpha, beta_1, beta_2, epsilon):
-    one = param.dtype.type(1)
+def _adam_update_parallel(param, grad, m, v, alpha, beta_1, beta_2, epsilon):
     for i in prange(param.size):
-        g = grad[i]
-        m[i] += (one - beta_1) * (g - m[i])
-        v[i] += (one - beta_2) * (g * g - v[i])
-        param[i] -= (alpha * m[i]) / (np.sqrt(v[i]) + epsilon)
+        _adam_update_element(i, param, grad, m, v, alpha, beta_1, beta_2, epsilon)
 
 
 def im2col(x, kernel_h, kernel_w, stride, pad_top, pad_left, out_h, out_w, out=None):
@@ -168,7 +207,8 @@ def relu_forward(x):
     """Numba version of :func:`tinynet.kernels.reference.relu_forward` (one pass, no mask)."""
     x = np.ascontiguousarray(x)
     out = np.empty_like(x)
-    _relu_forward_flat(x.reshape(-1), out.reshape(-1))
+    relu = _relu_forward_parallel if x.size >= PARALLEL_SIZE else _relu_forward_serial
+    relu(x.reshape(-1), out.reshape(-1))
     return out
 
 
@@ -176,21 +216,14 @@ def relu_backward(grad_output, output):
     """Numba version of :func:`tinynet.kernels.reference.relu_backward`."""
     grad_output = np.ascontiguousarray(grad_output)
     grad_input = np.empty_like(grad_output)
-    _relu_backward_flat(
-        grad_output.reshape(-1), np.ascontiguousarray(output).reshape(-1), grad_input.reshape(-1)
-    )
+    parallel = grad_output.size >= PARALLEL_SIZE
+    relu = _relu_backward_parallel if parallel else _relu_backward_serial
+    relu(grad_output.reshape(-1), np.ascontiguousarray(output).reshape(-1), grad_input.reshape(-1))
     return grad_input
 
 
 def adam_update(param, grad, m, v, alpha, beta_1, beta_2, epsilon):
     """Numba version of :func:`tinynet.kernels.reference.adam_update` (one pass, no temporaries)."""
-    _adam_update_flat(
-        param.reshape(-1),
-        grad.reshape(-1),
-        m.reshape(-1),
-        v.reshape(-1),
-        alpha,
-        beta_1,
-        beta_2,
-        epsilon,
-    )
+    update = _adam_update_parallel if param.size >= PARALLEL_SIZE else _adam_update_serial
+    update(param.reshape(-1), grad.reshape(-1), m.reshape(-1), v.reshape(-1),
+           alpha, beta_1, beta_2, epsilon)  # fmt: skip
