@@ -1,6 +1,6 @@
 """Training speed: one epoch of each zoo model in tinynet, beside the frameworks people use.
 
-    python -m experiments.benchmark            # the full table (about 5 minutes)
+    python -m experiments.benchmark            # the full table (about 20 minutes)
     python -m experiments.benchmark --quick    # a short run
 
 Contestants, each measured in its own fresh process, the processes interleaved so
