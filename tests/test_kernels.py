@@ -154,7 +154,9 @@ def test_relu_kernels_agree(rng, dtype, shape):
     assert (np.prod(shape) >= numba_kernels.PARALLEL_SIZE) == (shape[0] == 4)
     x = rng.standard_normal(shape).astype(dtype)
     x[0, 0, 0, 0] = 0.0
+    x[0, 0, 0, 1] = np.nan  # passes through, so that fit can report it
     y = reference.relu_forward(x)
+    assert np.isnan(y[0, 0, 0, 1])
     np.testing.assert_array_equal(numba_kernels.relu_forward(x), y)
     grad = rng.standard_normal(x.shape).astype(dtype)
     expected = reference.relu_backward(grad, y)

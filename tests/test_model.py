@@ -175,3 +175,21 @@ def test_adam_matches_a_direct_transcription_of_the_paper():
     for _ in range(5):
         adam.step([q], [q**3])
     np.testing.assert_allclose(q, p, rtol=1e-12)
+
+
+def test_training_backward_skips_only_the_first_input_gradient(rng):
+    model = small_cnn(dtype="float64")
+    x = rng.random((4, 8, 8, 1))
+    grad = rng.standard_normal((4,) + model.output_shape)
+    model.forward(x, training=False)
+    full = model.backward(grad)
+    weight_grads = [g.copy() for g in model.parameters()[1]]
+    model.forward(x, training=False)
+    assert model.backward(grad, grad_input=False) is None
+    for before, after in zip(weight_grads, model.parameters()[1], strict=True):
+        np.testing.assert_array_equal(after, before)  # the same parameter gradients
+    # ... and afterwards the first layer computes its input gradient again.
+    model.forward(x, training=False)
+    np.testing.assert_array_equal(model.backward(grad), full)
+    assert Sequential([Flatten()], input_shape=(2, 2, 1)).backward(
+        np.ones((1, 4)), grad_input=False) is None

@@ -88,8 +88,8 @@ class Sequential:
                 layer.name = f"{kind}_{counts[kind]}"
             shape = layer.build(shape, dtype=self.dtype, rng=self._rng.spawn(1)[0])
         self.output_shape = shape
-        has_params = [bool(layer.params) for layer in self.layers]
-        self._first_trainable = has_params.index(True) if any(has_params) else 0
+        trainable = [i for i, layer in enumerate(self.layers) if layer.params]
+        self._first_trainable = trainable[0] if trainable else None
 
     # --- the two passes --------------------------------------------------------------
 
@@ -103,14 +103,25 @@ class Sequential:
         """Run a gradient back through the layers; fills each layer's ``grads``.
 
         Returns the gradient with respect to the model's input, or, with
-        ``grad_input=False`` (what ``fit`` uses), stops at the first layer that has
-        parameters, skips its input gradient, and returns None.
+        ``grad_input=False`` (what ``fit`` uses), only the parameter gradients are
+        computed: it stops at the first layer that has parameters, skips that
+        layer's input gradient, and returns None.
         """
-        first = 0 if grad_input else self._first_trainable
-        self.layers[self._first_trainable].needs_grad_input = grad_input
-        for layer in reversed(self.layers[first:]):
+        first = self._first_trainable
+        if grad_input:
+            for layer in reversed(self.layers):
+                grad_output = layer.backward(grad_output)
+            return grad_output
+        if first is None:  # nothing to train
+            return None
+        for layer in reversed(self.layers[first + 1 :]):
             grad_output = layer.backward(grad_output)
-        return grad_output
+        self.layers[first].needs_grad_input = False
+        try:
+            self.layers[first].backward(grad_output)
+        finally:
+            self.layers[first].needs_grad_input = True
+        return None
 
     def parameters(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Every trainable array and its gradient, as two parallel lists."""

@@ -107,15 +107,7 @@ class Adam(Optimizer):
         t = self.iterations
         alpha = self.learning_rate * math.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
         for p, g, m, v in zip(params, grads, self._m, self._v, strict=True):
-            # The update above, element by element in one pass (kernels.reference.adam_update).
-            scalar = p.dtype.type  # keep the arithmetic in the parameters' precision
-            kernels.adam_update(
-                p,
-                g,
-                m,
-                v,
-                scalar(alpha),
-                scalar(self.beta_1),
-                scalar(self.beta_2),
-                scalar(self.epsilon),
-            )
+            # The update above, element by element in one pass (kernels.reference.adam_update),
+            # with the scalars in the parameters' precision.
+            scalars = np.array([alpha, self.beta_1, self.beta_2, self.epsilon], dtype=p.dtype)
+            kernels.adam_update(p, g, m, v, *scalars)

@@ -40,4 +40,6 @@ __all__ = [
     "im2col",
     "maxpool_backward",
     "maxpool_forward",
+    "relu_backward",
+    "relu_forward",
 ]

@@ -119,7 +119,7 @@ PARALLEL_SIZE = 1 << 16
 
 @njit(inline="always")
 def _relu_forward_element(i, x, out):
-    out[i] = x[i] if x[i] > 0 else 0
+    out[i] = 0 if x[i] <= 0 else x[i]  # NaN <= 0 is False: NaN passes, as in np.maximum
 
 
 @njit(cache=True)

@@ -135,7 +135,7 @@ def relu_forward(x):
 
 def relu_backward(grad_output, output):
     """``grad_output`` where the ReLU's output is positive (its input was), else 0."""
-    return np.where(output > 0, grad_output, 0).astype(grad_output.dtype, copy=False)
+    return np.where(output > 0, grad_output, 0)
 
 
 def adam_update(param, grad, m, v, alpha, beta_1, beta_2, epsilon):

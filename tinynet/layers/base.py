@@ -30,9 +30,10 @@ class Layer:
     rng : np.random.Generator
         The layer's random stream (initialization, dropout masks).
     needs_grad_input : bool
-        When False, ``backward`` only fills ``grads`` and returns None. Sequential
-        turns it off for its first trainable layer during training: that layer's
-        input is the data, whose gradient nobody uses.
+        When False, ``backward`` only fills ``grads`` and returns None. During
+        ``fit``, Sequential turns it off for the one call of its first trainable
+        layer's ``backward``: that layer's input is the data, whose gradient
+        nobody uses.
     """
 
     def __init__(self, name: str | None = None):

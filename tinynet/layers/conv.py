@@ -81,11 +81,11 @@ class Conv2D(Layer):
         self._cols = None
         self._scratch = {}
 
-    def _scratch_buffer(self, name, shape):
+    def _scratch_buffer(self, name, shape, allocate=np.empty):
         """An array kept between steps (reallocated only when the shape changes)."""
         buffer = self._scratch.get(name)
         if buffer is None or buffer.shape != shape:
-            buffer = self._scratch[name] = np.empty(shape, dtype=self.dtype)
+            buffer = self._scratch[name] = allocate(shape, dtype=self.dtype)
         return buffer
 
     def _build(self):
@@ -133,8 +133,7 @@ class Conv2D(Layer):
         g = grad_output.reshape(-1, self.filters)
         np.matmul(self._cols.T, g, out=self.grads["W"].reshape(-1, self.filters))
         # dL/db = g.sum(axis=0), written as ones @ g: BLAS does it 3x faster.
-        ones = self._scratch_buffer("ones", (g.shape[0],))
-        ones.fill(1)
+        ones = self._scratch_buffer("ones", (g.shape[0],), allocate=np.ones)
         np.matmul(ones, g, out=self.grads["b"])
         if not self.needs_grad_input:
             return None
