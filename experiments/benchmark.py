@@ -65,6 +65,8 @@ KERNEL_TARGET = 5.0
 #: Training steps timed per measurement (after warm-up), by model; --quick divides by 4.
 STEPS = {"cnn": 120, "dcnn": 40}
 MLP_STEPS = 600
+#: Untimed steps before each measurement.
+WARMUP_STEPS = 5
 
 
 def is_mlp(model) -> bool:
@@ -109,15 +111,7 @@ def time_tinynet(model, x, y, batch_size, steps):
 
 def time_numpy_loop(model, x, y, batch_size, steps):
     """A minimal NumPy MLP: x @ W + b, ReLU, softmax cross-entropy, Adam; nothing else."""
-    sizes = [784] + [layer.params["W"].shape[1] for layer in model.layers if "W" in layer.params]
-    rng = np.random.default_rng(0)
-    params = []
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
-        limit = np.sqrt(6 / (fan_in + fan_out))
-        params += [
-            rng.uniform(-limit, limit, (fan_in, fan_out)).astype(np.float32),
-            np.zeros(fan_out, np.float32),
-        ]
+    params = [p.copy() for p in model.parameters()[0]]  # W1, b1, W2, b2, ...: tinynet's start
     m = [np.zeros_like(p) for p in params]
     v = [np.zeros_like(p) for p in params]
     flat = x.reshape(len(x), -1)
@@ -223,12 +217,12 @@ def time_sklearn(model, x, y, batch_size, steps):
     return (time.perf_counter() - start) / steps
 
 
-def run_steps(step, steps, warmup=5):
-    for i in range(warmup):
+def run_steps(step, steps):
+    for i in range(WARMUP_STEPS):
         step(i)
     start = time.perf_counter()
     for i in range(steps):
-        step(warmup + i)
+        step(WARMUP_STEPS + i)
     return (time.perf_counter() - start) / steps
 
 
@@ -296,7 +290,7 @@ def worker(contestant: str, rows: list[tuple[str, int]], quick: bool) -> dict:
         if contestant in ("numpy-loop", "sklearn") and not is_mlp(model):
             continue
         steps = STEPS.get(name, MLP_STEPS) // (4 if quick else 1)
-        x, y = random_data((steps + 5) * batch_size)
+        x, y = random_data((steps + WARMUP_STEPS) * batch_size)
         results[f"{name}/{batch_size}"] = TIMERS[contestant](model, x, y, batch_size, steps)
     return results
 
@@ -487,12 +481,15 @@ def main(argv=None) -> int:
 
 def benchmark(args: argparse.Namespace) -> int:
     """Measure every contestant, interleaved; write the tables, JSON and chart."""
-    from experiments.readme import replace_block
+    from experiments.readme import read_with_block, replace_block
     from experiments.store import write_text
 
     prepare_out_dir(args.out)
-    if args.readme and "<!-- benchmark-table -->" not in args.readme.read_text():
-        raise UsageError(f"{args.readme} has no '<!-- benchmark-table -->' line")
+    if args.readme:  # check before measuring for 20 minutes
+        try:
+            read_with_block(args.readme, "benchmark-table")
+        except ValueError as error:
+            raise UsageError(str(error)) from None
     rows = QUICK_ROWS if args.quick else ROWS
     repeats = 1 if args.quick else max(1, args.repeats)
     contestants = available_contestants()

@@ -22,8 +22,8 @@ from pathlib import Path
 from experiments.store import atomic_write, write_text
 
 
-def replace_block(readme: Path, name: str, text: str) -> None:
-    """Replace the text between ``<!-- name -->`` and ``<!-- /name -->`` in ``readme``.
+def read_with_block(readme: Path, name: str) -> tuple[str, int]:
+    """The text of ``readme`` and where its ``<!-- name -->`` marker starts.
 
     Raises
     ------
@@ -32,13 +32,25 @@ def replace_block(readme: Path, name: str, text: str) -> None:
     """
     readme = Path(readme)
     try:
-        old = readme.read_text(encoding="utf-8")
+        text = readme.read_text(encoding="utf-8")
     except OSError as error:
         raise ValueError(f"cannot read {readme}: {error.strerror}") from error
-    opening, closing = f"<!-- {name} -->", f"<!-- /{name} -->"
-    start = old.find(opening)
+    start = text.find(f"<!-- {name} -->")
     if start < 0:
-        raise ValueError(f"{readme} has no '{opening}' line: add one where the block belongs")
+        raise ValueError(f"{readme} has no '<!-- {name} -->' line: add one where the block belongs")
+    return text, start
+
+
+def replace_block(readme: Path, name: str, text: str) -> None:
+    """Replace the text between ``<!-- name -->`` and ``<!-- /name -->`` in ``readme``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`read_with_block`.
+    """
+    old, start = read_with_block(readme, name)
+    opening, closing = f"<!-- {name} -->", f"<!-- /{name} -->"
     end = old.find(closing, start)
     end = start + len(opening) if end < 0 else end + len(closing)
     block = f"{opening}\n\n{text.strip()}\n\n{closing}"

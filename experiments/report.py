@@ -165,8 +165,9 @@ def make_figures(results: dict, samples: dict, out: Path) -> dict:
         figures["confusion"][name] = path(f"confusion_{name}")
         plots.confusion_matrix(name, models[name], class_names, out / figures["confusion"][name])
     best = best_model(results)
-    if plots.mistakes(best, models[best], samples, class_names, out / path(f"mistakes_{best}")):
-        figures["mistakes"] = (best, path(f"mistakes_{best}"))
+    mistakes = path(f"mistakes_{best}")
+    if plots.mistakes(best, models[best], samples, class_names, out / mistakes):
+        figures["mistakes"] = (best, mistakes)
     for stale in folder.glob("*.png"):  # figures of an earlier report, e.g. another best model
         if stale.name not in drawn:
             stale.unlink()

@@ -11,16 +11,11 @@ from __future__ import annotations
 import argparse
 import shlex
 from collections.abc import Iterable
-from datetime import datetime, timezone
 from pathlib import Path
 
 from experiments import report, store, training
 from experiments.cli import UsageError, prepare_out_dir
 from experiments.data import load as load_data
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def _differences(old: dict, new: dict, prefix: str = "") -> list[str]:
@@ -85,7 +80,7 @@ class Run:
                 "format_version": store.FORMAT_VERSION,
                 "experiment": self.experiment,
                 "protocol": self.protocol,
-                "started": _now(),
+                "started": store.now(),
                 "models": {},
                 "selection": {},
             }
@@ -115,7 +110,7 @@ class Run:
 
     def save(self) -> None:
         """Write ``results.json`` now (atomically)."""
-        self.results["updated"] = _now()
+        self.results["updated"] = store.now()
         store.save_results(self.out, self.results)
 
     def train(self, names: Iterable[str]) -> None:

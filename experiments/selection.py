@@ -9,6 +9,8 @@ commands and the report apply exactly the same rule.
 
 from __future__ import annotations
 
+import numpy as np
+
 from experiments import zoo
 
 WORSE_RULE = (
@@ -43,7 +45,7 @@ def worse_two_layer_model(models: dict[str, dict], class_names: list[str]) -> di
     candidates = {}
     for name in zoo.TWO_LAYER_MODELS:
         f1 = models[name]["metrics"]["per_class"]["f1"]
-        worst_class = min(range(len(f1)), key=lambda c: (f1[c], c))
+        worst_class = int(np.argmin(f1))  # the first of equal minima, like min()
         candidates[name] = {
             "min_f1": f1[worst_class],
             "min_f1_class": worst_class,

@@ -21,6 +21,7 @@ mistakes), ``index`` (position in the run's test set, int64 ``(K,)``) and
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,11 @@ FIGURES = "figures"
 REPORT = "report.md"
 #: Version of the results.json layout.
 FORMAT_VERSION = 1
+
+def now() -> str:
+    """The current UTC time, as results.json records it."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
 
 def write_text(path: Path, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` atomically."""

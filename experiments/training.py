@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 from joblib import Parallel, delayed, parallel_config
 from threadpoolctl import threadpool_limits
 
-from experiments import metrics, zoo
+from experiments import metrics, store, zoo
 from experiments.data import Data
 from experiments.store import MODELS
 from tinynet.optimizers import Adam
@@ -133,7 +132,7 @@ def train_model(name: str, data: Data, run_protocol: dict, out: Path, verbose: i
         },
         "mistakes": metrics.most_confident_mistakes(data.y_test, probabilities, MISTAKES_KEPT),
         "model_file": str(model_file),
-        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "finished": store.now(),
     }
 
 
@@ -149,7 +148,6 @@ def train_models(
     run_protocol: dict,
     out: Path,
     jobs: int = 1,
-    announce: Callable[[str], None] = print,
 ) -> Iterator[dict]:
     """Train ``names`` and yield each result entry as soon as its model is done.
 
@@ -160,11 +158,11 @@ def train_models(
     """
     if jobs == 1 or len(names) == 1:
         for i, name in enumerate(names, 1):
-            announce(f"[{i}/{len(names)}] training {name}")
+            print(f"[{i}/{len(names)}] training {name}")
             yield train_model(name, data, run_protocol, out, verbose=1)
         return
     jobs = min(jobs, len(names))
-    announce(f"training {len(names)} models in {jobs} processes: {', '.join(names)}")
+    print(f"training {len(names)} models in {jobs} processes: {', '.join(names)}")
     # inner_max_num_threads=1 sets OMP/OPENBLAS/MKL/NUMBA_NUM_THREADS=1 in the workers
     # before they import anything.
     with parallel_config(backend="loky", inner_max_num_threads=1):

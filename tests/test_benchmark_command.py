@@ -53,3 +53,9 @@ def test_an_unwritable_out_is_refused(tmp_path, capsys):
     blocker.write_text("")
     assert benchmark.main(["--out", str(blocker / "out")]) == 2
     assert capsys.readouterr().err.startswith(f"error: cannot write to {blocker / 'out'}")
+
+
+def test_a_missing_readme_is_refused_in_one_line(tmp_path, capsys):
+    missing = tmp_path / "README.md"
+    assert benchmark.main(["--out", str(tmp_path / "out"), "--readme", str(missing)]) == 2
+    assert capsys.readouterr().err.startswith(f"error: cannot read {missing}")

@@ -46,12 +46,6 @@ from tinynet.datasets import (
     train_validation_split,
 )
 
-REAL_MNIST_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
-needs_real_mnist = pytest.mark.skipif(
-    not (REAL_MNIST_DIR / "train-images-idx3-ubyte.gz").is_file(),
-    reason=f"the real MNIST files are not in {REAL_MNIST_DIR} (shared test data)",
-)
-
 # Class counts of the original MNIST files: part of what "verified" means.
 MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
 MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
@@ -203,14 +197,11 @@ def cache_files(tmp_path: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def real_mnist() -> Dataset:
-    if not (REAL_MNIST_DIR / "train-images-idx3-ubyte.gz").is_file():
-        pytest.skip(f"the real MNIST files are not in {REAL_MNIST_DIR}")
-    return load_dataset("mnist", REAL_MNIST_DIR)
+def real_mnist(mnist_dir) -> Dataset:
+    return load_dataset("mnist", mnist_dir)
 
 
-@needs_real_mnist
-def test_real_mnist_shapes_dtypes_and_label_histogram(real_mnist):
+def test_real_mnist_shapes_dtypes_and_label_histogram(mnist_dir, real_mnist):
     ds = real_mnist
     assert ds.name == "mnist"
     assert ds.x_train.shape == (60000, 28, 28) and ds.x_train.dtype == np.uint8
@@ -221,38 +212,34 @@ def test_real_mnist_shapes_dtypes_and_label_histogram(real_mnist):
     assert np.bincount(ds.y_test).tolist() == MNIST_TEST_COUNTS
     assert ds.x_train.min() == 0 and ds.x_train.max() == 255
     assert ds.class_names == tuple("0123456789") and ds.image_shape == (28, 28)
-    assert ds.source == str(REAL_MNIST_DIR)
+    assert ds.source == str(mnist_dir)
     assert "60,000 train + 10,000 test" in ds.describe()
     assert ds.x_train.flags.writeable
 
 
-@needs_real_mnist
-def test_real_files_match_the_built_in_checksums():
+def test_real_files_match_the_built_in_checksums(mnist_dir):
     listed = dict(
-        reversed(line.split()) for line in (REAL_MNIST_DIR / "SHA256SUMS").read_text().splitlines()
+        reversed(line.split()) for line in (mnist_dir / "SHA256SUMS").read_text().splitlines()
     )
     for known in sources.MNIST.files:
-        digest = sha256((REAL_MNIST_DIR / known.filename).read_bytes())
+        digest = sha256((mnist_dir / known.filename).read_bytes())
         assert digest == known.sha256 == listed[known.filename]
 
 
-@needs_real_mnist
-def test_load_mnist_returns_keras_style_tuples(real_mnist):
-    (x_train, y_train), (x_test, y_test) = load_mnist(REAL_MNIST_DIR)
+def test_load_mnist_returns_keras_style_tuples(mnist_dir, real_mnist):
+    (x_train, y_train), (x_test, y_test) = load_mnist(mnist_dir)
     np.testing.assert_array_equal(x_train, real_mnist.x_train)
     np.testing.assert_array_equal(y_test, real_mnist.y_test)
     assert x_test.shape == (10000, 28, 28) and y_train.dtype == np.int64
 
 
-@needs_real_mnist
-def test_real_mnist_found_in_dataset_subdirectory_and_via_env(monkeypatch, real_mnist):
-    monkeypatch.setenv("TINYNET_DATA_DIR", str(REAL_MNIST_DIR.parent))
+def test_real_mnist_found_in_dataset_subdirectory_and_via_env(mnist_dir, monkeypatch, real_mnist):
+    monkeypatch.setenv("TINYNET_DATA_DIR", str(mnist_dir.parent))
     ds = load_dataset("mnist")  # TINYNET_DATA_DIR/mnist
-    assert ds.source == str(REAL_MNIST_DIR)
+    assert ds.source == str(mnist_dir)
     np.testing.assert_array_equal(ds.y_train, real_mnist.y_train)
 
 
-@needs_real_mnist
 def test_real_study_b_split_is_50k_10k(real_mnist):
     (x_tr, y_tr), (x_val, y_val) = train_validation_split(
         real_mnist.x_train, real_mnist.y_train, validation_size=10_000, seed=42
@@ -261,16 +248,17 @@ def test_real_study_b_split_is_50k_10k(real_mnist):
     assert len(y_tr) == 50000 and len(y_val) == 10000
 
 
-@needs_real_mnist
-def test_recompressed_and_uncompressed_copies_are_verified_by_content(tmp_path, real_mnist):
+def test_recompressed_and_uncompressed_copies_are_verified_by_content(
+    mnist_dir, tmp_path, real_mnist
+):
     # Like Debian's packages: same IDX content, different compression.
     copy = tmp_path / "copy"
     copy.mkdir()
     for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"):
-        (copy / name).symlink_to(REAL_MNIST_DIR / name)
-    raw = gzip.decompress((REAL_MNIST_DIR / "t10k-images-idx3-ubyte.gz").read_bytes())
+        (copy / name).symlink_to(mnist_dir / name)
+    raw = gzip.decompress((mnist_dir / "t10k-images-idx3-ubyte.gz").read_bytes())
     (copy / "t10k-images.idx3-ubyte").write_bytes(raw)  # uncompressed, dotted spelling
-    labels = gzip.decompress((REAL_MNIST_DIR / "t10k-labels-idx1-ubyte.gz").read_bytes())
+    labels = gzip.decompress((mnist_dir / "t10k-labels-idx1-ubyte.gz").read_bytes())
     (copy / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(labels, 1, mtime=1))
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # verified: no warning at all
@@ -279,22 +267,20 @@ def test_recompressed_and_uncompressed_copies_are_verified_by_content(tmp_path, 
     np.testing.assert_array_equal(ds.y_test, real_mnist.y_test)
 
 
-@needs_real_mnist
-def test_mnist_files_are_refused_as_fashion_mnist():
+def test_mnist_files_are_refused_as_fashion_mnist(mnist_dir):
     with pytest.raises(DatasetError, match="this is MNIST's train-images-idx3-ubyte.gz, not "
                        "Fashion-MNIST's") as info:
-        load_fashion_mnist(REAL_MNIST_DIR)
-    assert str(REAL_MNIST_DIR / "train-images-idx3-ubyte.gz") in str(info.value)
+        load_fashion_mnist(mnist_dir)
+    assert str(mnist_dir / "train-images-idx3-ubyte.gz") in str(info.value)
 
 
-@needs_real_mnist
-def test_swapped_real_files_are_refused(tmp_path):
+def test_swapped_real_files_are_refused(mnist_dir, tmp_path):
     copy = tmp_path / "copy"
     copy.mkdir()
     for name in GZ_NAMES.values():
-        (copy / name).symlink_to(REAL_MNIST_DIR / name)
+        (copy / name).symlink_to(mnist_dir / name)
     (copy / "train-labels-idx1-ubyte.gz").unlink()
-    (copy / "train-labels-idx1-ubyte.gz").symlink_to(REAL_MNIST_DIR / "t10k-labels-idx1-ubyte.gz")
+    (copy / "train-labels-idx1-ubyte.gz").symlink_to(mnist_dir / "t10k-labels-idx1-ubyte.gz")
     with pytest.raises(DatasetError, match="this is MNIST's t10k-labels-idx1-ubyte.gz, not "
                        "MNIST's train-labels-idx1-ubyte.gz"):
         load_mnist(copy)
@@ -537,11 +523,9 @@ def test_cache_dir_respects_xdg_cache_home(tmp_path, monkeypatch):
 
 
 def test_verified_cache_is_used_offline_without_warning(monkeypatch, synthetic):
-    blobs = install_synthetic_mnist(monkeypatch, synthetic)
+    install_synthetic_mnist(monkeypatch, synthetic)
     cache = cache_dir("mnist")
-    cache.mkdir(parents=True)
-    for role, blob in blobs.items():
-        (cache / GZ_NAMES[role]).write_bytes(blob)
+    write_set(cache, synthetic)  # the same bytes as the known sums
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ds = load_dataset("mnist")
@@ -552,9 +536,7 @@ def test_verified_cache_is_used_offline_without_warning(monkeypatch, synthetic):
 def test_corrupt_cache_file_is_reported_and_kept(monkeypatch, synthetic):
     blobs = install_synthetic_mnist(monkeypatch, synthetic)
     cache = cache_dir("mnist")
-    cache.mkdir(parents=True)
-    for role, blob in blobs.items():
-        (cache / GZ_NAMES[role]).write_bytes(blob)
+    write_set(cache, synthetic)
     damaged = cache / GZ_NAMES["test_images"]
     damaged.write_bytes(blobs["test_images"][:-10])
     with pytest.raises(DatasetError) as info:

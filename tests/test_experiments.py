@@ -19,7 +19,6 @@ import pytest
 from experiments import crossed_design, data, metrics, model_comparison, selection, store, zoo
 
 REPO = Path(__file__).resolve().parents[1]
-MNIST_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 QUICK_DIGITS = ["--quick", "--dataset", "digits", "--epochs", "1"]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -340,10 +339,8 @@ def test_classification_metrics_match_a_hand_count():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("main", [crossed_design.main, model_comparison.main])
-def test_quick_run_on_real_mnist(tmp_path, main):
-    if not (MNIST_DIR / "train-images-idx3-ubyte.gz").is_file():
-        pytest.skip(f"real MNIST files not found in {MNIST_DIR}")
-    assert main(["--quick", "--data-dir", str(MNIST_DIR), "--out", str(tmp_path)]) == 0
+def test_quick_run_on_real_mnist(tmp_path, main, mnist_dir):
+    assert main(["--quick", "--data-dir", str(mnist_dir), "--out", str(tmp_path)]) == 0
     results = read_results(tmp_path)
     dataset = results["dataset"]
     assert dataset["name"] == "mnist" and dataset["image_shape"] == [28, 28, 1]

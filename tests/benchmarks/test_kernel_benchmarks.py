@@ -78,3 +78,17 @@ def test_adam_update(benchmark, implementation, size):
     scalars = [np.float32(s) for s in (1e-3, 0.9, 0.999, 1e-7)]
     benchmark(kernels.adam_update, param, grad, m, v, *scalars)
     assert np.isfinite(param).all()
+
+
+@pytest.mark.parametrize("shape", POOL_INPUTS, ids=str)
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+def test_relu_forward_and_backward(benchmark, implementation, shape):
+    kernels = IMPLEMENTATIONS[implementation]
+    rng = np.random.default_rng(0)
+    x, grad = rng.standard_normal(shape, dtype=np.float32), rng.random(shape, dtype=np.float32)
+
+    def both():
+        output = kernels.relu_forward(x)
+        return kernels.relu_backward(grad, output)
+
+    assert benchmark(both).shape == shape

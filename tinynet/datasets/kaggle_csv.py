@@ -21,6 +21,7 @@ from typing import TextIO
 
 import numpy as np
 
+from tinynet.datasets import idx
 from tinynet.datasets.errors import DatasetError
 
 __all__ = ["read_kaggle_csv"]
@@ -31,7 +32,7 @@ _FORMAT = "a header 'label,pixel0,...,pixel783' and one image per line"
 
 def _open_text(path: Path) -> TextIO:
     with path.open("rb") as raw:
-        compressed = raw.read(2) == b"\x1f\x8b"
+        compressed = idx.is_gzip(raw.read(2))
     if compressed:
         return gzip.open(path, "rt", encoding="utf-8-sig", newline="")
     return path.open("r", encoding="utf-8-sig", newline="")

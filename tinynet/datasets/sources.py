@@ -23,7 +23,6 @@ import http.client
 import os
 import re
 import sys
-import tempfile
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from pathlib import Path
 from tinynet.datasets import idx
 from tinynet.datasets.errors import DatasetError, DatasetNotFoundError
 from tinynet.datasets.idx import Kind
+from tinynet.serialization import atomic_write
 
 __all__ = [
     "DATASETS",
@@ -112,7 +112,6 @@ class DatasetSpec:
     mirrors: tuple[str, ...]
     class_names: tuple[str, ...]
     image_shape: tuple[int, int] = (28, 28)
-    homepage: str = ""
 
     def file(self, role: str) -> KnownFile:
         """Return the known file with the given role."""
@@ -164,7 +163,6 @@ MNIST = DatasetSpec(
         "https://storage.googleapis.com/cvdf-datasets/mnist/",
     ),
     class_names=tuple(str(digit) for digit in range(10)),
-    homepage="http://yann.lecun.com/exdb/mnist/",
 )
 
 # SHA-256 of the published Fashion-MNIST .gz files, as listed in tensorflow_datasets'
@@ -213,7 +211,6 @@ FASHION_MNIST = DatasetSpec(
         "Bag",
         "Ankle boot",
     ),
-    homepage="https://github.com/zalandoresearch/fashion-mnist",
 )
 
 DATASETS: dict[str, DatasetSpec] = {spec.name: spec for spec in (MNIST, FASHION_MNIST)}
@@ -516,8 +513,8 @@ def download_file(url: str, destination: Path, sha256: str, timeout: float | Non
     ``timeout`` (seconds to connect or to wait for data) defaults to ``DOWNLOAD_TIMEOUT``.
 
     The data goes to a temporary file in the destination directory, which is renamed to
-    ``destination`` only after the checksum matched (an atomic step). On any failure the
-    temporary file is removed and nothing is left behind.
+    ``destination`` only after the checksum matched (:func:`tinynet.serialization.atomic_write`).
+    On any failure the temporary file is removed and nothing is left behind.
 
     Raises
     ------
@@ -526,23 +523,20 @@ def download_file(url: str, destination: Path, sha256: str, timeout: float | Non
     """
     if timeout is None:
         timeout = DOWNLOAD_TIMEOUT
-    handle, temp_name = tempfile.mkstemp(
-        dir=destination.parent, prefix=f".{destination.name}.", suffix=".part"
-    )
-    temp_path = Path(temp_name)
-    try:
+
+    def write(out) -> None:
         digest = hashlib.sha256()
-        with os.fdopen(handle, "wb") as out:
-            request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                while chunk := response.read(_CHUNK_BYTES):
-                    digest.update(chunk)
-                    out.write(chunk)
+        request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            while chunk := response.read(_CHUNK_BYTES):
+                digest.update(chunk)
+                out.write(chunk)
         found = digest.hexdigest()
         if found != sha256:
             raise DownloadError(f"rejected, SHA-256 mismatch (expected {sha256}, got {found})")
-        os.chmod(temp_path, 0o644)  # mkstemp makes it private; a cache file need not be
-        os.replace(temp_path, destination)
+
+    try:
+        atomic_write(destination, write)  # removes the temporary file if write raises
     except urllib.error.HTTPError as exc:
         raise DownloadError(f"HTTP error {exc.code} {exc.reason}") from exc
     except urllib.error.URLError as exc:
@@ -555,8 +549,6 @@ def download_file(url: str, destination: Path, sha256: str, timeout: float | Non
         raise DownloadError(f"failed ({type(exc).__name__}: {exc})") from exc
     except ValueError as exc:  # a malformed mirror URL
         raise DownloadError(f"invalid URL ({exc})") from exc
-    finally:
-        temp_path.unlink(missing_ok=True)
 
 
 def _download_missing(
