@@ -438,12 +438,7 @@ def markdown(table: list[dict], kernels: dict, info: dict, peak: float,
 
 
 def bar_chart(table, contestants, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from experiments.store import atomic_write
+    from experiments.plots import plt, save
 
     fig, ax = plt.subplots(figsize=(10, 4.5))
     width = 0.8 / len(contestants)
@@ -456,9 +451,7 @@ def bar_chart(table, contestants, path: Path) -> None:
     ax.set_ylabel("seconds per epoch (log scale)")
     ax.set_title("One training epoch, 50,000 MNIST-shaped images")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    atomic_write(path, lambda handle: fig.savefig(handle, format="png", dpi=110))
-    plt.close(fig)
+    save(fig, path)
 
 
 def main(argv=None) -> int:

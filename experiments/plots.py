@@ -7,7 +7,6 @@ trains or loads a model.
 
 from __future__ import annotations
 
-import io
 import math
 from pathlib import Path
 
@@ -27,10 +26,11 @@ DPI = 100
 
 def save(fig: plt.Figure, path: Path) -> None:
     """Write ``fig`` to ``path`` as a PNG, atomically, and close it."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight")
-    plt.close(fig)
-    atomic_write(path, lambda handle: handle.write(buffer.getvalue()))
+    try:
+        atomic_write(path, lambda handle: fig.savefig(handle, format="png", dpi=DPI,
+                                                      bbox_inches="tight"))  # fmt: skip
+    finally:
+        plt.close(fig)
 
 
 def _colors(n: int) -> list:

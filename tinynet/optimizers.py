@@ -106,8 +106,9 @@ class Adam(Optimizer):
     def _update(self, params, grads):
         t = self.iterations
         alpha = self.learning_rate * math.sqrt(1 - self.beta_2**t) / (1 - self.beta_1**t)
+        # The scalars in the parameters' precision (a model has one dtype).
+        dtype = params[0].dtype if params else np.float64
+        scalars = np.array([alpha, self.beta_1, self.beta_2, self.epsilon], dtype=dtype)
         for p, g, m, v in zip(params, grads, self._m, self._v, strict=True):
-            # The update above, element by element in one pass (kernels.reference.adam_update),
-            # with the scalars in the parameters' precision.
-            scalars = np.array([alpha, self.beta_1, self.beta_2, self.epsilon], dtype=p.dtype)
+            # The update above, element by element in one pass (kernels.reference.adam_update).
             kernels.adam_update(p, g, m, v, *scalars)
