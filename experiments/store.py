@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinynet.serialization import atomic_write
+from tinynet.files import atomic_write
 
 RESULTS = "results.json"
 SAMPLES = "samples.npz"

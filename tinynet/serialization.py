@@ -8,14 +8,12 @@ is read with ``allow_pickle=False``, so loading a file never runs code.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import IO
 
 import numpy as np
+
+from tinynet.files import atomic_write
 
 FORMAT = "tinynet-sequential"
 VERSION = 1
@@ -33,26 +31,6 @@ def save_model(model, path) -> None:
     if not directory.is_dir():
         raise ValueError(f"cannot save model to {path}: folder {directory} does not exist")
     atomic_write(path, lambda handle: np.savez(handle, **arrays))
-
-
-def atomic_write(path, write: Callable[[IO[bytes]], None]) -> None:
-    """Create ``path`` atomically: ``write(handle)`` fills a temporary file, then a rename.
-
-    A reader, or a process killed half-way, sees the old file or the new one, never
-    half of one. The file gets the usual permissions (``0o666`` less the umask).
-    """
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates files readable by their owner only
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def load_model(path):

@@ -31,7 +31,7 @@ from pathlib import Path
 from tinynet.datasets import idx
 from tinynet.datasets.errors import DatasetError, DatasetNotFoundError
 from tinynet.datasets.idx import Kind
-from tinynet.serialization import atomic_write
+from tinynet.files import atomic_write
 
 __all__ = [
     "DATASETS",
@@ -513,7 +513,7 @@ def download_file(url: str, destination: Path, sha256: str, timeout: float | Non
     ``timeout`` (seconds to connect or to wait for data) defaults to ``DOWNLOAD_TIMEOUT``.
 
     The data goes to a temporary file in the destination directory, which is renamed to
-    ``destination`` only after the checksum matched (:func:`tinynet.serialization.atomic_write`).
+    ``destination`` only after the checksum matched (:func:`tinynet.files.atomic_write`).
     On any failure the temporary file is removed and nothing is left behind.
 
     Raises
