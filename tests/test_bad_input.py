@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tinynet import Sequential
 from tinynet.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU, Softmax
@@ -153,36 +155,43 @@ def test_a_diverging_loss_stops_training_with_epoch_and_step(data):
         model.fit(x * 1e3, y, epochs=50, batch_size=2, optimizer=SGD(1e38), verbose=0)
 
 
-@pytest.mark.parametrize(
-    "content",
-    [b"", b"not a zip file at all", b"PK\x03\x04 truncated zip"],
-)
-def test_corrupt_model_files(tmp_path, content):
-    path = tmp_path / "model.npz"
-    path.write_bytes(content)
-    with pytest.raises(ValueError, match="is not a readable tinynet model file"):
-        Sequential.load(path)
+def test_weights_that_overflow_on_the_last_step_stop_training(data):
+    """One step, the epoch's last: the loss was finite, the update made the weights infinite."""
+    x, y = data
+    model = Sequential([Flatten(), Dense(3)], input_shape=(4, 4, 1), seed=0)
+    with pytest.raises(TrainingDivergedError, match=r"parameters became .* epoch 1, step 1 of 1"):
+        model.fit(x * 1e3, y, epochs=1, batch_size=10, optimizer=SGD(1e38), verbose=0)
 
 
-def test_foreign_and_inconsistent_model_files(tmp_path, model):
-    foreign = tmp_path / "foreign.npz"
-    np.savez(foreign, weights=np.zeros(3))
-    with pytest.raises(ValueError, match="not a readable tinynet model file"):
-        Sequential.load(foreign)
-    pickled = tmp_path / "pickled.npz"
-    np.savez(pickled, config=np.array([{"format": "x"}], dtype=object))
-    with pytest.raises(ValueError, match="not a readable tinynet model file"):
-        Sequential.load(pickled)
-    good = tmp_path / "good.npz"
-    model.save(good)
-    with np.load(good) as archive:
-        arrays = dict(archive)
-    arrays["1/W"] = np.zeros((3, 3), np.float32)
-    np.savez(tmp_path / "tampered.npz", **arrays)
-    with pytest.raises(ValueError, match=r"parameter 'W' should have shape \(16, 8\)"):
-        Sequential.load(tmp_path / "tampered.npz")
-    with pytest.raises(ValueError, match="no model file"):
-        Sequential.load(tmp_path / "missing.npz")
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_a_poisoned_gradient_on_the_last_step_stops_training(data, bad):
+    x, y = data
+    model = Sequential([Flatten(), Dense(8), ReLU(), Dense(3)], input_shape=(4, 4, 1), seed=0)
+    dense, calls = model.layers[1], []
+
+    def poisoned_backward(grad_output):
+        result = Dense.backward(dense, grad_output)
+        calls.append(1)
+        if len(calls) == 6:  # epoch 2, step 3 of 3: the last step of the last epoch
+            dense.grads["b"][0] = bad
+        return result
+
+    dense.backward = poisoned_backward
+    with pytest.raises(TrainingDivergedError, match=r"at epoch 2, step 3 of 3"):
+        model.fit(x, y, epochs=2, batch_size=4, optimizer=SGD(0.1), verbose=0)
+
+
+@settings(max_examples=25, deadline=None)
+@given(learning_rate=st.floats(1e-3, 1e38), scale=st.floats(1, 1e6))
+def test_fit_returns_finite_weights_or_raises(learning_rate, scale):
+    rng = np.random.default_rng(0)
+    x, y = rng.random((12, 4, 4, 1)) * scale, rng.integers(0, 3, 12)
+    model = Sequential([Flatten(), Dense(8), ReLU(), Dense(3)], input_shape=(4, 4, 1), seed=0)
+    try:
+        model.fit(x, y, epochs=2, batch_size=4, optimizer=SGD(learning_rate), verbose=0)
+    except TrainingDivergedError:
+        return
+    assert all(np.isfinite(p).all() for p in model.parameters()[0])
 
 
 def test_saving_into_a_missing_folder(tmp_path, model):

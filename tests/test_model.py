@@ -1,6 +1,7 @@
 """Sequential: training, determinism, inference, summary, save/load; optimizers."""
 
 import os
+import re
 
 import numpy as np
 import pytest
@@ -102,6 +103,8 @@ def test_summary_lists_layers_shapes_and_parameter_counts():
     assert "(None, 4, 4, 4)" in text  # after pooling
     # conv 3*3*1*4+4 = 40, dense 64*16+16 = 1040, dense 16*3+3 = 51
     assert "Total params: 1,131" in text
+    assert re.search(r"^input +\(None, 8, 8, 1\) *$", text, re.MULTILINE)  # a row, as Keras
+    assert "(None,) +" not in text  # not Python source
 
 
 def test_glorot_uniform_weights_and_zero_biases():
@@ -125,12 +128,18 @@ def test_dropout_is_inverted_and_off_at_inference(rng):
 
 
 def test_predict_does_not_apply_softmax_twice(rng):
+    """predict() equals a softmax computed here, whether or not the model ends with Softmax.
+
+    (Argmax and row sums would not notice a second softmax; the values do.)
+    """
     x, _ = blobs(rng, 5)
-    with_softmax = Sequential([Flatten(), Dense(3), Softmax()], (8, 8, 1), seed=0)
-    probabilities = with_softmax.predict(x)
-    np.testing.assert_allclose(probabilities.sum(axis=1), 1, rtol=1e-6)
-    logits = with_softmax.layers[1].forward(x.reshape(5, -1))
-    np.testing.assert_allclose(probabilities.argmax(1), logits.argmax(1))
+    for layers in ([Flatten(), Dense(3)], [Flatten(), Dense(3), Softmax()]):
+        model = Sequential(layers, (8, 8, 1), seed=0, dtype="float64")
+        weights, bias = model.layers[1].params["W"], model.layers[1].params["b"]
+        logits = x.reshape(5, -1).astype(np.float64) @ weights + bias
+        expected = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        assert np.ptp(expected, axis=1).min() > 0.05  # far from uniform: a second softmax shows
+        np.testing.assert_allclose(model.predict(x), expected, rtol=1e-10)
 
 
 def quadratic_steps(optimizer, steps=3):

@@ -7,17 +7,34 @@ import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from tinynet.layers import Layer, Softmax
 from tinynet.layers.activations import softmax
 from tinynet.losses import SoftmaxCrossEntropy
 from tinynet.optimizers import Adam, Optimizer
+from tinynet.progress import EpochProgress
+from tinynet.serialization import parameter_name, read_model_file, write_model_file
 from tinynet.validation import check_features, check_float_dtype, check_labels, check_positive_int
 
 
 class TrainingDivergedError(FloatingPointError):
-    """The training loss became NaN or infinite."""
+    """The training loss or a parameter became NaN or infinite."""
+
+
+def all_finite(arrays: Sequence[np.ndarray]) -> bool:
+    """True if no array holds a NaN or an infinity; cheap enough to run every step.
+
+    ``a · a`` (one BLAS dot product, the fastest full read of an array NumPy
+    has) is finite only if every element is, since NaN and infinities
+    propagate; only when it is not, which large finite values can also cause
+    by overflowing, is the array checked element by element.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):  # inf - inf is what we look for
+        for a in arrays:
+            flat = a.reshape(-1)
+            if not (math.isfinite(np.dot(flat, flat)) or np.isfinite(flat).all()):
+                return False
+    return True
 
 
 class History:
@@ -154,13 +171,25 @@ class Sequential:
 
         Each epoch visits the samples in a fresh random order (``shuffle``), in
         batches of ``batch_size`` (the last one may be shorter). For each batch:
-        forward, loss, backward, one optimizer step. ``verbose=1`` shows a progress
-        bar per epoch, ``verbose=0`` nothing.
+        forward, loss, backward, one optimizer step.
+
+        ``verbose=1`` shows a progress bar per epoch in a terminal and one line per
+        epoch otherwise (a log file, CI); ``verbose=2`` always one line per epoch;
+        ``verbose=0`` nothing (see :mod:`tinynet.progress`).
+
+        Raises
+        ------
+        TrainingDivergedError
+            As soon as the loss or a parameter becomes NaN or infinite (checked
+            after every step, the last one included), naming the epoch and step.
+            ``fit`` never returns a model with non-finite weights.
         """
         self._check_trainable()
         x, y = self._check_data(x, y, "x", "y")
         epochs = check_positive_int(epochs, "epochs")
         batch_size = check_positive_int(batch_size, "batch_size")
+        if verbose not in (0, 1, 2):
+            raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
         if validation_data is not None:
             if not (isinstance(validation_data, tuple | list) and len(validation_data) == 2):
                 raise ValueError("validation_data must be a pair (x_val, y_val)")
@@ -175,43 +204,45 @@ class Sequential:
             start = time.perf_counter()
             order = self._rng.permutation(n) if shuffle else np.arange(n)
             total_loss, total_correct, seen = 0.0, 0, 0
-            bar = tqdm(
-                total=steps,
-                desc=f"Epoch {epoch}/{epochs}",
-                unit="step",
-                disable=not verbose,
-                leave=True,
-                dynamic_ncols=True,
+            progress = (
+                EpochProgress(epoch, epochs, steps, bar=None if verbose == 1 else False)
+                if verbose
+                else None
             )
-            for step in range(steps):
-                batch = order[step * batch_size : (step + 1) * batch_size]
-                x_batch, y_batch = x[batch], y[batch]
-                logits = self.forward(x_batch, training=True)
-                batch_loss = loss.forward(logits, y_batch)
-                if not math.isfinite(batch_loss):
-                    bar.close()
-                    raise TrainingDivergedError(
-                        f"the training loss became {batch_loss} at epoch {epoch}, step {step + 1} "
-                        f"of {steps}; try a smaller learning rate or check the data"
+            try:
+                for step in range(steps):
+                    batch = order[step * batch_size : (step + 1) * batch_size]
+                    x_batch, y_batch = x[batch], y[batch]
+                    logits = self.forward(x_batch, training=True)
+                    batch_loss = loss.forward(logits, y_batch)
+                    if math.isfinite(batch_loss):
+                        self.backward(loss.backward(), grad_input=False)
+                        optimizer.step(params, grads)
+                    if not (math.isfinite(batch_loss) and all_finite(params)):
+                        what = "loss" if not math.isfinite(batch_loss) else "parameters"
+                        raise TrainingDivergedError(
+                            f"the training {what} became NaN or infinite at epoch {epoch}, "
+                            f"step {step + 1} of {steps} (loss {batch_loss:.4g}); the model's "
+                            "weights are not usable: try a smaller learning rate or check the data"
+                        )
+                    total_loss += batch_loss * len(batch)
+                    total_correct += int(np.count_nonzero(logits.argmax(axis=1) == y_batch))
+                    seen += len(batch)
+                    if progress:
+                        running = {"loss": total_loss / seen, "accuracy": total_correct / seen}
+                        progress.step(running if step % 50 == 0 else None)
+                metrics = {"loss": total_loss / n, "accuracy": total_correct / n}
+                if validation_data is not None:
+                    metrics["val_loss"], metrics["val_accuracy"] = self._evaluate_checked(
+                        x_val, y_val
                     )
-                self.backward(loss.backward(), grad_input=False)
-                optimizer.step(params, grads)
-                total_loss += batch_loss * len(batch)
-                total_correct += int(np.count_nonzero(logits.argmax(axis=1) == y_batch))
-                seen += len(batch)
-                bar.update(1)
-                if step % 50 == 0 or step == steps - 1:
-                    bar.set_postfix(
-                        loss=f"{total_loss / seen:.4f}",
-                        accuracy=f"{total_correct / seen:.4f}",
-                        refresh=False,
-                    )
-            metrics = {"loss": total_loss / n, "accuracy": total_correct / n}
-            if validation_data is not None:
-                metrics["val_loss"], metrics["val_accuracy"] = self._evaluate_checked(x_val, y_val)
-                bar.set_postfix({k: f"{v:.4f}" for k, v in metrics.items()})
-            bar.close()
+            except BaseException:
+                if progress:
+                    progress.close()
+                raise
             metrics["epoch_time"] = time.perf_counter() - start
+            if progress:
+                progress.end(metrics, metrics["epoch_time"])
             history.append(epoch, metrics)
         return history
 
@@ -262,18 +293,21 @@ class Sequential:
 
     def summary(self, print_fn: Callable[[str], None] = print) -> None:
         """Print each layer's name, type, output shape and parameter count, and totals."""
-        rows = [("Layer (type)", "Output shape", "Params")]
+        rows = [
+            ("Layer (type)", "Output shape", "Params"),
+            ("input", str((None, *self.input_shape)), ""),
+        ]
         for layer in self.layers:
             rows.append(
                 (
                     f"{layer.name} ({type(layer).__name__})",
-                    str((None,) + layer.output_shape),
+                    str((None, *layer.output_shape)),
                     f"{layer.n_params:,}",
                 )
             )
         widths = [max(len(row[i]) for row in rows) for i in range(3)]
         rule = "-" * (sum(widths) + 6)
-        lines = [f"Model: Sequential, input (None,) + {self.input_shape}, {self.dtype}", rule]
+        lines = [f"Model: Sequential ({self.dtype})", rule]
         for i, row in enumerate(rows):
             lines.append(f"{row[0]:<{widths[0]}}   {row[1]:<{widths[1]}}   {row[2]:>{widths[2]}}")
             if i == 0:
@@ -294,13 +328,23 @@ class Sequential:
 
     def save(self, path) -> None:
         """Write architecture and weights to one ``.npz`` file (atomically)."""
-        from tinynet.serialization import save_model
-
-        save_model(self, path)
+        weights = {
+            parameter_name(i, key): value
+            for i, layer in enumerate(self.layers)
+            for key, value in layer.params.items()
+        }
+        write_model_file(path, self.get_config(), weights)
 
     @classmethod
     def load(cls, path) -> Sequential:
-        """Read a model written by :meth:`save`."""
-        from tinynet.serialization import load_model
+        """Read a model written by :meth:`save`.
 
-        return load_model(path)
+        The whole file is checked before anything is allocated (see
+        :mod:`tinynet.serialization`); any problem is a ``ValueError`` naming it.
+        """
+        saved = read_model_file(path)
+        model = cls(saved.layers, saved.input_shape, seed=saved.seed, dtype=saved.dtype)
+        for i, layer in enumerate(model.layers):
+            for key, param in layer.params.items():
+                param[...] = saved.weights[parameter_name(i, key)]
+        return model
