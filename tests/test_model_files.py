@@ -4,12 +4,13 @@ another outcome."""
 
 import io
 import json
+import struct
 import tracemalloc
 import zipfile
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from tinynet import Sequential
@@ -87,19 +88,57 @@ def test_a_300_byte_file_describing_a_huge_model_is_refused_before_allocating(tm
     load_fails(path, "layer 0 (Dense) parameter 'W' should have shape (20000, 10000)", "nothing")
 
 
-def test_a_zip_bomb_is_refused_unread(tmp_path):
-    path = tmp_path / "bomb.npz"
-    Sequential([Flatten(), Dense(3)], input_shape=(4, 4, 1)).save(path)
+def npy_bytes(array):
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def huge_dense_header():
+    """The ``.npy`` header of Dense(10240)'s weights on 5,120 inputs: 200 MiB of float32."""
     header = io.BytesIO()
     np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False,
-                                                  "shape": (50_000_000,)})  # fmt: skip
-    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as archive:
-        with archive.open("1/W2.npy", "w", force_zip64=True) as entry:
-            entry.write(header.getvalue())
+                                                  "shape": (5_120, 10_240)})  # fmt: skip
+    return header.getvalue()
+
+
+def huge_dense_file(path, weights_entry):
+    """A file for Dense(10240) on 5,120 inputs; ``weights_entry(archive)`` writes ``0/W.npy``."""
+    huge = config([("Dense", {"units": 10_240})], input_shape=[5_120])
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("config.npy", npy_bytes(np.array(json.dumps(huge))))
+        archive.writestr("0/b.npy", npy_bytes(np.zeros(10_240, np.float32)))
+        weights_entry(archive)
+    return path
+
+
+def test_a_zip_bomb_is_refused_unread(tmp_path):
+    def bomb(archive):
+        with archive.open("0/W.npy", "w", force_zip64=True) as entry:
+            entry.write(huge_dense_header())
             zeros = bytes(1 << 20)
-            for _ in range(200):  # 200 MB of zeros, about 200 kB compressed
+            for _ in range(200):  # 200 MiB of zeros, about 200 kB compressed
                 entry.write(zeros)
-    load_fails(path, "zip bomb")
+
+    path = huge_dense_file(tmp_path / "bomb.npz", bomb)
+    load_fails(path, "bytes in a file of", "a zip bomb, not a model")
+
+
+def test_a_zip_directory_that_lies_about_sizes_is_refused(tmp_path):
+    """A tiny file whose zip directory claims the 200 MiB of weights its config needs."""
+    path = huge_dense_file(tmp_path / "liar.npz", lambda archive: archive.writestr(
+        zipfile.ZipInfo("0/W.npy"), huge_dense_header()))  # the header alone, stored  # fmt: skip
+    size = len(huge_dense_header()) + 200 * (1 << 20)
+    content = bytearray(path.read_bytes())
+    # Sizes of "0/W.npy" in its local header (at 18) and its central directory entry (at 20).
+    for signature, sizes_at, name_at in ((b"PK\x03\x04", 18, 30), (b"PK\x01\x02", 20, 46)):
+        start = content.find(signature)
+        while content[start + name_at : start + name_at + 7] != b"0/W.npy":
+            start = content.find(signature, start + 4)
+        content[start + sizes_at : start + sizes_at + 8] = struct.pack("<II", size, size)
+    path.write_bytes(bytes(content))
+    assert len(content) < 2000
+    load_fails(path, "its zip directory declares 209,715,")
 
 
 @pytest.mark.parametrize(
@@ -158,6 +197,7 @@ def saved_arrays(tmp_path):
         ("weights", np.zeros(3), "unexpected array 'weights'"),
         ("3/b", np.array([0, np.nan, 0], np.float32), "parameter '3/b' holds NaN or infinite"),
         ("1/W", np.full((16, 8), np.inf, np.float32), "parameter '1/W' holds NaN or infinite"),
+        ("1/W", np.full((16, 8), 1e300), "NaN or infinite values (as float32)"),
     ],
 )  # fmt: skip
 def test_bad_weights_are_named(tmp_path, name, value, problem):
@@ -203,10 +243,14 @@ def test_missing_files_and_folders(tmp_path):
 def load_or_value_error(path):
     """Load ``path``; anything but a model or a ValueError naming the file fails the test."""
     try:
-        return Sequential.load(path)
+        model = Sequential.load(path)
     except ValueError as error:
         assert str(path) in str(error) and "allow_pickle" not in str(error)
+        event(f"refused: {str(error).split(': ')[1][:30]}")  # --hypothesis-show-statistics
         return None
+    event("loaded")
+    assert all(np.isfinite(p).all() for p in model.parameters()[0])
+    return model
 
 
 FUZZ = settings(max_examples=60, deadline=None,
@@ -214,15 +258,17 @@ FUZZ = settings(max_examples=60, deadline=None,
 
 
 @FUZZ
-@given(data=st.data())
-def test_fuzzed_bytes_of_a_real_file(tmp_path, data):
+@given(data=st.data(), truncate=st.booleans())
+def test_fuzzed_bytes_of_a_real_file(tmp_path, data, truncate):
     path = tmp_path / "m.npz"
     every_layer_model().save(path)
     content = bytearray(path.read_bytes())
-    for _ in range(data.draw(st.integers(1, 8))):
-        position = data.draw(st.integers(0, len(content) - 1))
-        content[position] = data.draw(st.integers(0, 255))
-    content = content[: data.draw(st.integers(0, len(content)))]
+    if truncate:
+        content = content[: data.draw(st.integers(0, len(content) - 1))]
+    else:
+        for _ in range(data.draw(st.integers(1, 8))):
+            position = data.draw(st.integers(0, len(content) - 1))
+            content[position] = data.draw(st.integers(0, 255))
     path.write_bytes(bytes(content))
     load_or_value_error(path)
 
@@ -267,3 +313,28 @@ def test_fuzzed_configs_and_arrays(tmp_path, layers, input_shape, shapes, dtype,
     finally:
         tracemalloc.stop()
     assert peak < PEAK_BYTES
+
+
+@FUZZ
+@given(data=st.data())
+def test_fuzzed_changes_to_a_real_config_and_its_weights(tmp_path, data):
+    """Replace a few values deep inside a real model's config, and maybe one array."""
+    model = every_layer_model()
+    header = config([(type(layer).__name__, layer.get_config()) for layer in model.layers],
+                    input_shape=model.input_shape)  # fmt: skip
+    arrays = {f"{i}/{key}": value for i, layer in enumerate(model.layers)
+              for key, value in layer.params.items()}  # fmt: skip
+    for _ in range(data.draw(st.integers(1, 3))):
+        parent, key, node = None, None, header
+        deeper = st.integers(0, 3)  # go one level deeper 3 times out of 4
+        while isinstance(node, dict | list) and node and (not parent or data.draw(deeper) < 3):
+            keys = sorted(node) if isinstance(node, dict) else list(range(len(node)))
+            keys = ["layers"] * 6 + keys if node is header else keys  # mostly layer arguments
+            parent, key = node, data.draw(st.sampled_from(keys))
+            node = parent[key]
+        parent[key] = data.draw(SIZES | JSON | st.sampled_from(sorted(LAYERS)))
+    if data.draw(st.booleans()):
+        name = data.draw(st.sampled_from(sorted(arrays)))
+        shape = data.draw(st.lists(st.integers(0, 9), max_size=4))
+        arrays[name] = np.zeros(shape, data.draw(st.sampled_from(["f4", "f8", "c8", "i2", "U1"])))
+    load_or_value_error(write_model_file(tmp_path / "m.npz", header, **arrays))

@@ -37,11 +37,11 @@ VERSION = 1
 
 #: Longest config accepted, in characters (a real one is a few hundred).
 MAX_CONFIG_CHARS = 1_000_000
-#: An array may declare at most this many times its compressed size (zip-bomb cap);
-#: ``save`` stores arrays uncompressed, so a tinynet file is at 1.
+#: The arrays may declare at most this many times the file's size, plus
+#: :data:`SLACK_BYTES` (zip-bomb cap). ``save`` stores arrays uncompressed, so a
+#: tinynet file is at 1; the slack lets a compressed file hold a few zero arrays.
 MAX_EXPANSION = 20
-#: ... except small arrays (a zero bias compresses a thousandfold).
-SMALL_ARRAY_BYTES = 1 << 20
+SLACK_BYTES = 1 << 20
 
 #: Parameter shapes a layer will allocate for a per-sample input shape, computed
 #: from its arguments alone, so that a file is checked before anything is allocated.
@@ -118,14 +118,19 @@ def read_model_file(path) -> SavedModel:
         zlib.error,
         struct.error,
     ) as error:
-        problem = "not a zip archive" if isinstance(error, zipfile.BadZipFile) else error
-        if isinstance(error, RecursionError):
+        problem = error
+        if isinstance(error, zipfile.BadZipFile):
+            problem = f"damaged zip archive ({error})"
+        elif isinstance(error, RecursionError):
             problem = "its config is nested too deeply"
         raise ValueError(f"{path} is not a valid tinynet model file: {problem}") from None
 
 
 def _read(path: Path) -> SavedModel:
+    if not zipfile.is_zipfile(path):
+        raise ValueError("not a zip archive")
     with zipfile.ZipFile(path) as archive:
+        _check_sizes(archive.infolist(), path.stat().st_size)
         headers = _array_headers(archive)
         if "config" not in headers:
             raise ValueError("it has no 'config' array, so it was not saved by tinynet")
@@ -138,8 +143,10 @@ def _read(path: Path) -> SavedModel:
         _check_parameter_shapes(layers, input_shape, dtype_name, headers)
         weights = {name: _read_array(archive, name) for name in headers}
     for name, value in weights.items():
+        with np.errstate(over="ignore"):  # float64 too big for float32 becomes inf: refused
+            weights[name] = value = value.astype(dtype_name, copy=False)
         if not np.isfinite(value).all():
-            raise ValueError(f"parameter {name!r} holds NaN or infinite values")
+            raise ValueError(f"parameter {name!r} holds NaN or infinite values (as {dtype_name})")
     return SavedModel(
         layers=[_make_layer(i, spec) for i, spec in enumerate(config["layers"])],
         input_shape=input_shape,
@@ -147,6 +154,21 @@ def _read(path: Path) -> SavedModel:
         dtype=dtype_name,
         weights=weights,
     )
+
+
+def _check_sizes(entries: list[zipfile.ZipInfo], file_bytes: int) -> None:
+    """Bound what the zip directory declares by the file's real size (zip bombs, lies)."""
+    stored = sum(info.compress_size for info in entries)
+    if stored > file_bytes:
+        raise ValueError(
+            f"its zip directory declares {stored:,} bytes of data in a file of {file_bytes:,}"
+        )
+    declared = sum(info.file_size for info in entries)
+    if declared > MAX_EXPANSION * file_bytes + SLACK_BYTES:
+        raise ValueError(
+            f"its arrays declare {declared:,} bytes in a file of {file_bytes:,}: "
+            "a zip bomb, not a model"
+        )
 
 
 def _array_headers(archive: zipfile.ZipFile) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
@@ -160,11 +182,6 @@ def _array_headers(archive: zipfile.ZipFile) -> dict[str, tuple[tuple[int, ...],
             raise ValueError(f"it has an unexpected array {name!r}; it was not saved by tinynet")
         if info.flag_bits & 0x1:
             raise ValueError(f"array {name!r} is encrypted")
-        if info.file_size > max(SMALL_ARRAY_BYTES, MAX_EXPANSION * info.compress_size):
-            raise ValueError(
-                f"array {name!r} declares {info.file_size:,} bytes compressed into "
-                f"{info.compress_size:,}: a zip bomb, not a model"
-            )
         with archive.open(info) as handle:
             version = npy.read_magic(handle)
             if version not in ((1, 0), (2, 0)):
