@@ -228,9 +228,10 @@ class Sequential:
                     total_loss += batch_loss * len(batch)
                     total_correct += int(np.count_nonzero(logits.argmax(axis=1) == y_batch))
                     seen += len(batch)
-                    if progress:
-                        running = {"loss": total_loss / seen, "accuracy": total_correct / seen}
-                        progress.step(running if step % 50 == 0 else None)
+                    if progress and step % 50 == 0:
+                        progress.step({"loss": total_loss / seen, "accuracy": total_correct / seen})
+                    elif progress:
+                        progress.step()
                 metrics = {"loss": total_loss / n, "accuracy": total_correct / n}
                 if validation_data is not None:
                     metrics["val_loss"], metrics["val_accuracy"] = self._evaluate_checked(
