@@ -65,6 +65,13 @@ def test_verbose_2_is_one_line_per_epoch_even_on_a_terminal():
     assert stream.getvalue() == "Epoch 1/1 - 2.0s - loss: 1.0000 - accuracy: 0.5000\n"
 
 
+@pytest.mark.parametrize("verbose", [3, -1, "yes"])
+def test_verbose_must_be_0_1_or_2(rng, verbose):
+    model = Sequential([Flatten(), Dense(3)], input_shape=(4, 4, 1))
+    with pytest.raises(ValueError, match="verbose must be 0, 1 or 2"):
+        model.fit(rng.random((4, 4, 4, 1)), [0, 1, 2, 0], verbose=verbose)
+
+
 def visible_lines(output: str) -> list[str]:
     """What a terminal shows: per line, the text after the last carriage return."""
     return [ANSI.sub("", line.split("\r")[-1]) for line in output.replace("\r\n", "\n").split("\n")]

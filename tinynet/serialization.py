@@ -5,12 +5,14 @@ the model's ``get_config()`` as a JSON string, and one array per parameter, name
 ``"<layer index>/<param name>"`` (see :func:`parameter_name`).
 
 Reading trusts nothing in the file. :func:`read_model_file` checks all of it
-before it reads a single weight or allocates anything the file asks for: the zip
-directory, each ``.npy`` header (dtype, shape, declared size), the config's
-structure, every layer's arguments, and the parameter shapes the config implies
-against the arrays actually present. Only then does it read the weights. No file
-ever runs code (there is no pickle anywhere), and every problem is a
-``ValueError`` naming the file. This module knows layers and arrays, not
+before it reads a single weight: the sizes in the zip directory against the
+file's real size, each ``.npy`` header (dtype, shape, declared size), the
+config's structure, every layer's arguments, and the parameter shapes the config
+implies against the arrays actually present. A layer is built (to learn the
+next layer's input shape) only once its parameters have been found in the file,
+so a small file can never make it allocate a big model. No file ever runs code
+(there is no pickle anywhere), and every problem is a ``ValueError`` naming the
+file. This module knows layers and arrays, not
 ``Sequential``: ``tinynet.model`` imports it, never the other way round.
 """
 
