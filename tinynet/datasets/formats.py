@@ -156,14 +156,14 @@ def _image_side(path: Path, columns: list[str]) -> int:
     return math.isqrt(len(pixels))
 
 
-def _first_bad_line(path: Path, columns: list[str], lines: list[str], reason: str) -> str:
+def _first_bad_line(columns: list[str], lines: list[str], reason: str) -> str:
     """Scan the CSV's data lines slowly, to name the first bad line and column exactly."""
     for number, line in enumerate(lines[1:], start=2):
-        values = line.split(",")
-        if line.strip() and len(values) != len(columns):
-            return (f"line {number}: {len(values)} values, but the header has {len(columns)} "
-                    "columns")
-        for column, value in zip(columns, values if line.strip() else [], strict=False):
+        if not line.strip():
+            continue
+        if len(values := line.split(",")) != len(columns):
+            return f"line {number}: {len(values)} values, but the header has {len(columns)} columns"
+        for column, value in zip(columns, values, strict=True):
             if not re.fullmatch(r"\s*[+-]?\d+\s*", value):
                 return (f"line {number}, column '{column}': {value!r} is not an integer (a "
                         "missing or non-numeric value)")
@@ -194,7 +194,7 @@ def read_kaggle_csv(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarra
     try:
         table = np.loadtxt(lines[1:], delimiter=",", dtype=np.int64, ndmin=2)
     except (ValueError, OverflowError) as exc:
-        raise DatasetError(f"{path}, {_first_bad_line(path, columns, lines, str(exc))}. Fix or "
+        raise DatasetError(f"{path}, {_first_bad_line(columns, lines, str(exc))}. Fix or "
                            "remove the line.") from exc
     if table.shape[1] != len(columns):
         raise DatasetError(f"{path}: the lines have {table.shape[1]} values, but the header has "

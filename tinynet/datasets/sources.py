@@ -110,8 +110,7 @@ DATASETS = {spec.name: spec for spec in (MNIST, FASHION_MNIST)}  # read at call 
 
 
 class Location(NamedTuple):
-    """The four files found, their source for reports, and whether a checksum mismatch is
-    an error (``strict``: files tinynet put there itself, in the cache)."""
+    """The files found, their source for reports, and whether a bad checksum is an error."""
 
     files: dict[str, Path]
     description: str
@@ -223,11 +222,12 @@ def locate(spec: DatasetSpec, data_dir: str | os.PathLike[str] | None = None) ->
 
 
 def _not_found(spec: DatasetSpec, places: list[str], headline: str) -> DatasetNotFoundError:
-    fix = (f"To fix: pass data_dir=DIR (experiments: --data-dir DIR) or set {DATA_DIR_ENV}=DIR, "
-           f"where DIR (or DIR/{spec.name}) holds the four {spec.title} files "
-           f"{', '.join(k.filename for k in spec.files)} (gzip-compressed or not); or, with "
-           f"internet access and {OFFLINE_ENV} unset, and no data_dir, run again to download "
-           f"them into {cache_dir(spec.name)}.")
+    holding = (f"DIR (or DIR/{spec.name}) holding the four {spec.title} files "
+               f"{', '.join(k.filename for k in spec.files)} (gzip-compressed or not)")
+    fix = (f"To fix: check the path; it must be {holding}." if "data_dir" in headline else
+           f"To fix: pass data_dir=DIR (experiments: --data-dir DIR) or set {DATA_DIR_ENV}=DIR, "
+           f"{holding}; or, online with {OFFLINE_ENV} unset, run again to download them into "
+           f"{cache_dir(spec.name)}.")
     lines = [headline, "Looked in:", *(f"  - {place}" for place in places), fix]
     return DatasetNotFoundError("\n".join(lines), places)
 
@@ -236,9 +236,8 @@ def _download(missing: list[KnownFile], spec: DatasetSpec, cache: Path,
               places: list[str]) -> list[str]:
     """Download the missing files into ``cache``; return the mirrors used (none: failed).
 
-    First removes the temporary files of killed downloads: a live download writes to its
-    own at least every ``DOWNLOAD_TIMEOUT`` seconds, so one untouched for twice that is dead.
-    """
+    First removes the temporary files of killed downloads: a live one is written to at least
+    every ``DOWNLOAD_TIMEOUT`` seconds, so one untouched for twice that is dead."""
     variable = f"TINYNET_{spec.name.upper().replace('-', '_')}_MIRRORS"  # replaces the list
     mirrors = [url for url in re.split(r"[\s,]+", os.environ.get(variable, "")) if url]
     try:
