@@ -190,7 +190,8 @@ def locate(spec: DatasetSpec, data_dir: str | os.PathLike[str] | None = None) ->
     env = os.environ.get(DATA_DIR_ENV, "").strip()
     if data_dir is None:
         places.append("data_dir argument: not given")
-        places += [] if env else [f"{DATA_DIR_ENV}: not set"]
+        if not env:
+            places.append(f"{DATA_DIR_ENV}: not set")
     label, base = ("data_dir", data_dir) if data_dir is not None else (DATA_DIR_ENV, env)
     base = Path(base).expanduser() if base else None
     for directory in [base / spec.name, base] if base else []:
@@ -205,7 +206,7 @@ def locate(spec: DatasetSpec, data_dir: str | os.PathLike[str] | None = None) ->
                 "files in this directory (gzip-compressed or not), or remove the partial set.")
         places.append(f"{label} {directory}: {_absent(spec, directory, found)}")
     if data_dir is not None:
-        raise _not_found(spec, places, f"{spec.title} not found in data_dir {base}.")
+        raise _not_found(spec, places, f"{spec.title} not found in data_dir {base}.", True)
     cache = cache_dir(spec.name)
     found = _files_in(spec, cache)
     if len(found) == len(spec.files):
@@ -221,10 +222,11 @@ def locate(spec: DatasetSpec, data_dir: str | os.PathLike[str] | None = None) ->
     return Location(_files_in(spec, cache), f"download: {', '.join(used)} -> {cache}", True)
 
 
-def _not_found(spec: DatasetSpec, places: list[str], headline: str) -> DatasetNotFoundError:
+def _not_found(spec: DatasetSpec, places: list[str], headline: str,
+               data_dir_given: bool = False) -> DatasetNotFoundError:
     holding = (f"DIR (or DIR/{spec.name}) holding the four {spec.title} files "
                f"{', '.join(k.filename for k in spec.files)} (gzip-compressed or not)")
-    fix = (f"To fix: check the path; it must be {holding}." if "data_dir" in headline else
+    fix = (f"To fix: check the path; it must be {holding}." if data_dir_given else
            f"To fix: pass data_dir=DIR (experiments: --data-dir DIR) or set {DATA_DIR_ENV}=DIR, "
            f"{holding}; or, online with {OFFLINE_ENV} unset, run again to download them into "
            f"{cache_dir(spec.name)}.")
