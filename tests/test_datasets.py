@@ -13,9 +13,13 @@ import hashlib
 import http.server
 import os
 import shutil
+import signal
 import socket
+import subprocess
+import sys
 import tempfile
 import threading
+import time
 import warnings
 from pathlib import Path
 from types import SimpleNamespace
@@ -51,6 +55,7 @@ MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949
 MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
 ROLES = ("train_images", "train_labels", "test_images", "test_labels")
+REPO = Path(__file__).resolve().parents[1]
 GZ_NAMES = {
     "train_images": "train-images-idx3-ubyte.gz",
     "train_labels": "train-labels-idx1-ubyte.gz",
@@ -121,7 +126,8 @@ def install_synthetic_mnist(monkeypatch, arrays: dict, mirrors: tuple[str, ...] 
     """Make the 'mnist' spec expect the gzip files of ``arrays``; return role -> gz bytes."""
     blobs = {role: gz(data) for role, data in encode(arrays).items()}
     files = tuple(
-        sources.KnownFile(role, GZ_NAMES[role], sha256(blobs[role])) for role in ROLES
+        sources.KnownFile(role, GZ_NAMES[role], sha256(blobs[role]), len(blobs[role]))
+        for role in ROLES
     )
     spec = dataclasses.replace(sources.MNIST, files=files, mirrors=mirrors)
     monkeypatch.setitem(sources.DATASETS, "mnist", spec)
@@ -218,12 +224,13 @@ def test_real_mnist_shapes_dtypes_and_label_histogram(mnist_dir, real_mnist):
 
 
 def test_real_files_match_the_built_in_checksums(mnist_dir):
-    listed = dict(
-        reversed(line.split()) for line in (mnist_dir / "SHA256SUMS").read_text().splitlines()
-    )
+    sums = mnist_dir / "SHA256SUMS"  # in CI's copy; a user's copy may not have it
+    lines = sums.read_text().splitlines() if sums.is_file() else []
+    listed = dict(reversed(line.split()) for line in lines)
     for known in sources.MNIST.files:
         digest = sha256((mnist_dir / known.filename).read_bytes())
-        assert digest == known.sha256 == listed[known.filename]
+        assert digest == known.sha256 == listed.get(known.filename, digest)
+        assert (mnist_dir / known.filename).stat().st_size == known.size
 
 
 def test_load_mnist_returns_keras_style_tuples(mnist_dir, real_mnist):
@@ -233,10 +240,13 @@ def test_load_mnist_returns_keras_style_tuples(mnist_dir, real_mnist):
     assert x_test.shape == (10000, 28, 28) and y_train.dtype == np.int64
 
 
-def test_real_mnist_found_in_dataset_subdirectory_and_via_env(mnist_dir, monkeypatch, real_mnist):
-    monkeypatch.setenv("TINYNET_DATA_DIR", str(mnist_dir.parent))
+def test_real_mnist_found_in_dataset_subdirectory_and_via_env(
+    mnist_dir, monkeypatch, real_mnist, tmp_path
+):
+    (tmp_path / "mnist").symlink_to(mnist_dir)
+    monkeypatch.setenv("TINYNET_DATA_DIR", str(tmp_path))
     ds = load_dataset("mnist")  # TINYNET_DATA_DIR/mnist
-    assert ds.source == str(mnist_dir)
+    assert ds.source == str(tmp_path / "mnist")
     np.testing.assert_array_equal(ds.y_train, real_mnist.y_train)
 
 
@@ -640,6 +650,175 @@ def test_download_timeout_is_short_and_reported(tmp_path, monkeypatch, synthetic
     assert cache_files(tmp_path) == []
 
 
+class Trickle(http.server.BaseHTTPRequestHandler):
+    """A stalled mirror: announces a big file, then sends one byte every 0.5 s (for 20 s)."""
+
+    release = threading.Event()
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Content-Length", "60000")
+        self.end_headers()
+        for _ in range(40):
+            if self.release.wait(0.5):
+                return
+            try:
+                self.wfile.write(b"\x1f")
+                self.wfile.flush()
+            except OSError:  # the client gave up
+                return
+
+    def log_message(self, format, *args):
+        pass
+
+
+@pytest.fixture
+def trickle_url():
+    Trickle.release = threading.Event()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    Trickle.release.set()
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def go_online(monkeypatch, mirrors: str) -> None:
+    monkeypatch.delenv("TINYNET_OFFLINE")
+    monkeypatch.setenv("TINYNET_MNIST_MIRRORS", mirrors)
+
+
+def test_stalled_mirror_is_abandoned_at_the_deadline(tmp_path, monkeypatch, synthetic,
+                                                       trickle_url):
+    install_synthetic_mnist(monkeypatch, synthetic)
+    monkeypatch.setattr(sources, "DOWNLOAD_TIMEOUT", 1.0)  # silence allowed: > 0.5 s
+    monkeypatch.setattr(sources, "MIN_DOWNLOAD_RATE", 1e12)  # so the deadline is 1 s
+    go_online(monkeypatch, trickle_url)
+    started = time.monotonic()
+    with pytest.raises(DatasetNotFoundError, match="deadline of 1 s passed with [1-3] bytes"):
+        load_mnist()
+    assert time.monotonic() - started < 3
+    assert cache_files(tmp_path) == []
+
+
+@pytest.mark.parametrize("announce", [True, False], ids=["content-length", "no-length"])
+def test_oversized_download_is_cut_off_early(tmp_path, monkeypatch, synthetic, announce):
+    install_synthetic_mnist(monkeypatch, synthetic)
+    sent = []
+
+    class Endless(http.server.SimpleHTTPRequestHandler):  # 200 MB of zeros
+        def do_GET(self):
+            self.send_response(200)
+            if announce:
+                self.send_header("Content-Length", str(200 << 20))
+            self.end_headers()
+            sent.append(0)
+            try:
+                while sent[-1] < 200 << 20:
+                    self.wfile.write(bytes(1 << 16))
+                    sent[-1] += 1 << 16
+            except OSError:
+                pass
+
+        def log_message(self, format, *args):
+            pass
+
+    server, thread = _serve(tmp_path, Endless, [])
+    try:
+        go_online(monkeypatch, f"http://127.0.0.1:{server.server_address[1]}/")
+        with pytest.raises(DatasetNotFoundError, match="cut off") as info:
+            load_mnist()
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert ("bytes announced" in str(info.value)) == announce
+    assert len(sent) == 1 and sent[0] < 20 << 20
+    assert cache_files(tmp_path) == []
+
+
+def test_file_url_mirror(tmp_path, monkeypatch, synthetic):
+    blobs = install_synthetic_mnist(monkeypatch, synthetic)
+    (tmp_path / "mirror").mkdir()
+    for role, blob in blobs.items():
+        (tmp_path / "mirror" / GZ_NAMES[role]).write_bytes(blob)
+    go_online(monkeypatch, (tmp_path / "mirror").as_uri())
+    assert_same(load_dataset("mnist"), synthetic)
+    assert cache_files(tmp_path) == sorted(GZ_NAMES.values())
+
+
+@pytest.mark.parametrize("signal_number", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill"])
+def test_killed_download_leaves_no_temporary_file(tmp_path, monkeypatch, http_server, synthetic,
+                                                  trickle_url, signal_number):
+    env = {**os.environ, "TINYNET_MNIST_MIRRORS": trickle_url, "PYTHONPATH": str(REPO)}
+    del env["TINYNET_OFFLINE"]
+    process = subprocess.Popen([sys.executable, "-c", "import tinynet.datasets as d; "
+                                "d.load_mnist()"], env=env, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(300):  # wait until the download has its temporary file
+            if cache_files(tmp_path) or process.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert len(cache_files(tmp_path)) == 1, "the download never started"
+        time.sleep(0.3)
+        process.send_signal(signal_number)
+        process.wait(20)
+    finally:
+        process.kill()
+    if signal_number == signal.SIGINT:  # Ctrl-C: the temporary file is removed on the way out
+        assert cache_files(tmp_path) == []
+        return
+    [left] = cache_files(tmp_path)  # kill -9 leaves it; the next download removes it when stale
+    older = cache_dir("mnist") / ".t10k-images-idx3-ubyte.gz.0123abcd.tmp"  # tinynet 0.1's
+    older.write_bytes(b"partial")
+    stale = time.time() - 2 * sources.DOWNLOAD_TIMEOUT - 1
+    for path in (cache_dir("mnist") / left, older):
+        os.utime(path, (stale, stale))
+    blobs = install_synthetic_mnist(monkeypatch, synthetic)
+    for role, blob in blobs.items():
+        (http_server.root / GZ_NAMES[role]).write_bytes(blob)
+    go_online(monkeypatch, http_server.url)
+    assert_same(load_dataset("mnist"), synthetic)
+    assert cache_files(tmp_path) == sorted(GZ_NAMES.values())
+
+
+def test_a_young_temporary_file_is_left_to_its_download(tmp_path, monkeypatch, http_server,
+                                                        synthetic):
+    blobs = install_synthetic_mnist(monkeypatch, synthetic)
+    for role, blob in blobs.items():
+        (http_server.root / GZ_NAMES[role]).write_bytes(blob)
+    cache_dir("mnist").mkdir(parents=True)
+    (cache_dir("mnist") / "tmpabcd1234").write_bytes(b"another process is writing this")
+    go_online(monkeypatch, http_server.url)
+    load_dataset("mnist")
+    assert "tmpabcd1234" in cache_files(tmp_path)
+
+
+# --- an explicit data location is never replaced -------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["mnist", "fashion-mnist", "auto", "digits", "csv"])
+def test_missing_data_dir_is_an_error_whatever_the_dataset(tmp_path, name):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no fallback warning: an error
+        with pytest.raises(DatasetError) as info:
+            load_dataset(name, data_dir=tmp_path / "no-such-dir")
+    assert str(tmp_path / "no-such-dir") in str(info.value)
+
+
+def test_symlink_loop_is_a_clear_error(tmp_path, monkeypatch):
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    for name in ("mnist", "auto"):
+        with pytest.raises(DatasetError, match="cannot read the directory .*symbolic links"):
+            load_dataset(name, data_dir=loop)
+    monkeypatch.setenv("TINYNET_DATA_DIR", str(loop))
+    with pytest.raises(DatasetError, match=f"{loop}/mnist: cannot read the directory"):
+        load_dataset("auto")
+
+
 # --- offline fallback ---------------------------------------------------------------------
 
 
@@ -669,6 +848,7 @@ def test_auto_falls_back_to_digits_with_one_warning_line():
     assert "\n" not in message
     assert "bundled 8x8 digits" in message
     assert "--data-dir" in message and "TINYNET_DATA_DIR" in message
+    assert "(download: skipped because TINYNET_OFFLINE=1)" in message  # the reason
     assert ds.name == "digits" and ds.source == "scikit-learn bundled digits"
 
 
