@@ -36,11 +36,11 @@ import math
 from collections.abc import Hashable, Mapping, Sequence
 
 import numpy as np
-import pandas as pd
 from scipy import stats
-from statsmodels.formula.api import ols
-from statsmodels.stats.anova import anova_lm
-from statsmodels.stats.contingency_tables import mcnemar
+
+# statsmodels (and pandas, for its formulas) is imported by the two functions that
+# use it: the figures import this module for summaries alone, and should not pay
+# a second or more for statsmodels' import each time a report is drawn.
 
 #: Confidence level of every interval here unless a function is told otherwise.
 CONFIDENCE = 0.95
@@ -215,6 +215,10 @@ def two_way_anova(
         If a combination of levels is missing, has fewer than 2 replicates, or a
         factor has only one level.
     """
+    import pandas as pd
+    from statsmodels.formula.api import ols
+    from statsmodels.stats.anova import anova_lm
+
     name_a, name_b = factors
     if name_a == name_b:
         raise ValueError(f"factors must have two different names, got {factors}")
@@ -282,6 +286,8 @@ def mcnemar_test(
         and ``sentence``, e.g. ``"dcnn vs cnn: difference 0.28 points, p = 0.03
         (McNemar, 10,000 test images)"``.
     """
+    from statsmodels.stats.contingency_tables import mcnemar
+
     a, b = (np.asarray(c) for c in (correct_a, correct_b))
     for name, c in (("correct_a", a), ("correct_b", b)):
         if c.ndim != 1 or c.size == 0 or c.dtype != np.bool_:

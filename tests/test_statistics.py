@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from experiments import statistics
+from experiments import plots, statistics
 
 #: Two-sided 95% quantile of Student's t with 2 degrees of freedom, from a printed t table.
 T_975_DF2 = 4.303
@@ -289,3 +289,44 @@ def test_count_choices_lists_every_option_in_order():
 )
 def test_format_p(p, text):
     assert statistics.format_p(p) == text
+
+
+# --- the figures of replicated runs (experiments.plots) --------------------------------------
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _is_png(path) -> bool:
+    return path.read_bytes()[:8] == PNG_SIGNATURE and path.stat().st_size > 1000
+
+
+def test_accuracy_intervals_figure(tmp_path, rng):
+    values = {"cnn": rng.normal(0.989, 0.001, 5), "dcnn": rng.normal(0.992, 0.001, 3),
+              "lm": [0.927]}  # fmt: skip
+    path = tmp_path / "intervals.png"
+    plots.accuracy_intervals(values, {"cnn": 0.992, "dcnn": 0.9917, "lm": None}, path)
+    assert _is_png(path)
+
+
+def test_interaction_figure(tmp_path, rng):
+    cells = {(d, w): rng.normal(0.975, 0.002, 4) for d in (1, 2) for w in (100, 300)}
+    cells[(2, 300)] = [0.972]  # one run: a point without an error bar
+    path = tmp_path / "interaction.png"
+    plots.interaction_plot(cells, ("depth", "width"), path)
+    assert _is_png(path)
+
+
+def test_curves_across_seeds_figure(tmp_path, rng):
+    def history():
+        return {
+            key: list(rng.random(4)) for key in ("loss", "val_loss", "accuracy", "val_accuracy")
+        }
+
+    histories = {"2x100": [history() for _ in range(3)], "2x300": [history()]}
+    for metric in ("loss", "accuracy"):
+        plots.curves_across_seeds(histories, metric, tmp_path / f"{metric}.png")
+        assert _is_png(tmp_path / f"{metric}.png")
+    histories["2x300"].append({**history(), "loss": [0.5]})
+    with pytest.raises(ValueError, match="the seeds of 2x300 have loss for different numbers"):
+        plots.curves_across_seeds(histories, "loss", tmp_path / "never.png")
+    assert not (tmp_path / "never.png").exists()
