@@ -210,6 +210,13 @@ def _percent_axis(ax: plt.Axes, percent: bool) -> None:
     ax.grid(alpha=0.3, axis="y")
 
 
+def _ci_error(summary: dict) -> tuple[float, float]:
+    """How far the confidence interval of a summary reaches below and above the mean."""
+    if summary["ci_low"] is None:  # a single run: no interval
+        return 0.0, 0.0
+    return summary["mean"] - summary["ci_low"], summary["ci_high"] - summary["mean"]
+
+
 def accuracy_intervals(
     values: dict[str, Sequence[float]],
     published: dict[str, float | None],
@@ -252,10 +259,8 @@ def accuracy_intervals(
                         label="95% prediction interval, one run")  # fmt: skip
             ax.plot(0.25, value, "D", ms=7, color="tab:red", label="published (one run)")
         ax.plot(np.full(len(runs), -0.25), runs, "o", ms=4, color="0.5", label="our runs")
-        error = None
-        if summary["ci_low"] is not None:
-            error = [[mean - summary["ci_low"]], [summary["ci_high"] - mean]]
-        ax.errorbar(0, mean, yerr=error, fmt="s", ms=6, color="black", capsize=5,
+        below, above = _ci_error(summary)
+        ax.errorbar(0, mean, yerr=[[below], [above]], fmt="s", ms=6, color="black", capsize=5,
                     label="our mean, 95% CI")  # fmt: skip
         ax.set_xlim(-0.6, 0.6)
         ax.set_xticks([])
@@ -311,11 +316,11 @@ def interaction_plot(
             if (a, b) not in cells:
                 continue
             summary = statistics.summarize(cells[(a, b)])
-            low, high = summary["ci_low"], summary["ci_high"]
+            below, above = _ci_error(summary)
             xs.append(x + dodge)
             means.append(summary["mean"])
-            errors[0].append(0.0 if low is None else summary["mean"] - low)
-            errors[1].append(0.0 if high is None else high - summary["mean"])
+            errors[0].append(below)
+            errors[1].append(above)
         ax.errorbar(xs, means, yerr=errors, fmt="o-", color=color, capsize=5,
                     label=f"{name_a} = {a}")  # fmt: skip
     ax.set_xticks(range(len(levels_b)), [str(b) for b in levels_b])
