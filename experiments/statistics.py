@@ -3,9 +3,9 @@
 A study trained once per seed gives, per model, a handful of *replicates* of
 every measurement (test accuracy, F1, loss, epoch time). This module turns them
 into the numbers a reviewer asks for. Every function takes plain sequences or
-dicts of floats and returns a JSON-able dict (``None`` where a quantity is
-undefined, e.g. a standard deviation from one run), so its output can go into
-``results.json`` as it is.
+dicts of floats and returns plain Python values (dicts, lists of dicts; ``None``
+where a quantity is undefined, e.g. a standard deviation from one run), so its
+output can go into ``results.json`` as it is.
 
 The four questions, and the tool for each:
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -289,6 +290,20 @@ def test_count_choices_lists_every_option_in_order():
 )
 def test_format_p(p, text):
     assert statistics.format_p(p) == text
+
+
+def test_every_result_is_strict_json(rng):
+    a, b = rng.random(200) < 0.9, rng.random(200) < 0.8
+    cells = {(d, w): [0.5, 0.6, 0.7] for d in (1, 2) for w in (100, 300)}
+    results = [
+        statistics.summarize([0.9]),
+        statistics.judge_published(0.9, [0.9, 0.9, 0.9]),
+        statistics.two_way_anova(cells, ("depth", "width")),
+        statistics.mcnemar_test(a, b),
+        statistics.paired_t_test([0.9, 0.8], [0.8, 0.7]),
+        statistics.bootstrap_mean_difference([0.9, 0.8], [0.8, 0.75]),
+    ]
+    assert json.loads(json.dumps(results, allow_nan=False)) == results
 
 
 # --- the figures of replicated runs (experiments.plots) --------------------------------------
