@@ -191,3 +191,185 @@ def mistakes(
     ax.set_title(f"{name}: the misclassified test images it was surest about")
     save(fig, path)
     return True
+
+
+# --- Replicated runs: our spread beside the published run, interaction, bands -------------
+# Each figure summarizes several runs (seeds) per model with experiments.statistics.
+# (Imported here to keep this block separate from the figures above.)
+
+from collections.abc import Hashable, Mapping, Sequence  # noqa: E402
+
+from matplotlib.ticker import PercentFormatter  # noqa: E402
+
+from experiments import statistics  # noqa: E402
+
+
+def _percent_axis(ax: plt.Axes, percent: bool) -> None:
+    if percent:
+        ax.yaxis.set_major_formatter(PercentFormatter(xmax=1))
+    ax.grid(alpha=0.3, axis="y")
+
+
+def _ci_error(summary: dict) -> tuple[float, float]:
+    """How far the confidence interval of a summary reaches below and above the mean."""
+    if summary["ci_low"] is None:  # a single run: no interval
+        return 0.0, 0.0
+    return summary["mean"] - summary["ci_low"], summary["ci_high"] - summary["mean"]
+
+
+def accuracy_intervals(
+    values: dict[str, Sequence[float]],
+    published: dict[str, float | None],
+    path: Path,
+    metric: str = "test accuracy",
+    percent: bool = True,
+) -> None:
+    """Per model, our runs beside the published run, each model in its own panel.
+
+    In each panel: our runs (grey dots), their mean with the 95% confidence
+    interval of the mean (black), the 95% prediction interval for one more run
+    (light bar, from 3 runs on: the range the published single run is judged
+    against, see :func:`experiments.statistics.judge_published`) and the published
+    run (red diamond). Each panel has its own scale, so that a model at 93% and one
+    at 99% both show their spread.
+
+    Parameters
+    ----------
+    values : dict
+        ``{model: one value per seed}``, in the order to draw.
+    published : dict
+        ``{model: the published value}``; a model missing or None has no diamond.
+    path : Path
+        The PNG to write.
+    metric : str
+        The y-axis label.
+    percent : bool
+        Values are fractions, shown in percent.
+    """
+    fig, axes = plt.subplots(1, len(values), figsize=(1.9 * len(values) + 1.2, 4.2),
+                             squeeze=False)  # fmt: skip
+    for ax, (name, runs) in zip(axes[0], values.items(), strict=True):
+        summary = statistics.summarize(runs)
+        mean, value = summary["mean"], published.get(name)
+        if value is not None:
+            judgement = statistics.judge_published(value, runs)
+            if judgement["prediction_low"] is not None:
+                low, high = judgement["prediction_low"], judgement["prediction_high"]
+                ax.plot([0, 0], [low, high], lw=9, color="0.85", solid_capstyle="butt",
+                        label="95% prediction interval, one run")  # fmt: skip
+            ax.plot(0.25, value, "D", ms=7, color="tab:red", label="published (one run)")
+        ax.plot(np.full(len(runs), -0.25), runs, "o", ms=4, color="0.5", label="our runs")
+        below, above = _ci_error(summary)
+        ax.errorbar(0, mean, yerr=[[below], [above]], fmt="s", ms=6, color="black", capsize=5,
+                    label="our mean, 95% CI")  # fmt: skip
+        ax.set_xlim(-0.6, 0.6)
+        ax.set_xticks([])
+        ax.set_title(f"{name} ({len(runs)} run{'s' if len(runs) > 1 else ''})", fontsize=10)
+        ax.margins(y=0.15)
+        _percent_axis(ax, percent)
+    axes[0][0].set_ylabel(metric)
+    legend = {}
+    for ax in axes[0]:  # every kind of mark once, whichever panel has it
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            legend.setdefault(label, handle)
+    fig.legend(legend.values(), legend.keys(), loc="lower center", ncol=len(legend), fontsize=8,
+               bbox_to_anchor=(0.5, -0.02))  # fmt: skip
+    fig.suptitle(f"{metric}: our runs and the published run")
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    save(fig, path)
+
+
+def interaction_plot(
+    cells: Mapping[tuple[Hashable, Hashable], Sequence[float]],
+    factors: tuple[str, str],
+    path: Path,
+    metric: str = "test accuracy",
+    percent: bool = True,
+) -> None:
+    """The 2-factor interaction plot: mean ± 95% CI per level of B, one line per level of A.
+
+    Parallel lines mean no interaction; lines that converge, diverge or cross
+    mean the effect of B depends on A (the ``A:B`` row of
+    :func:`experiments.statistics.two_way_anova`).
+
+    Parameters
+    ----------
+    cells : mapping
+        ``{(level of A, level of B): one value per seed}``.
+    factors : (str, str)
+        Names of A (one line each) and B (the x axis), e.g. ``("depth", "width")``.
+    path : Path
+        The PNG to write.
+    metric : str
+        The y-axis label.
+    percent : bool
+        Values are fractions, shown in percent.
+    """
+    name_a, name_b = factors
+    levels_a = list(dict.fromkeys(a for a, _ in cells))
+    levels_b = list(dict.fromkeys(b for _, b in cells))
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    for k, (a, color) in enumerate(zip(levels_a, _colors(len(levels_a)), strict=True)):
+        dodge = 0.04 * (k - (len(levels_a) - 1) / 2)  # keeps the error bars apart
+        xs, means, errors = [], [], [[], []]
+        for x, b in enumerate(levels_b):
+            if (a, b) not in cells:
+                continue
+            summary = statistics.summarize(cells[(a, b)])
+            below, above = _ci_error(summary)
+            xs.append(x + dodge)
+            means.append(summary["mean"])
+            errors[0].append(below)
+            errors[1].append(above)
+        ax.errorbar(xs, means, yerr=errors, fmt="o-", color=color, capsize=5,
+                    label=f"{name_a} = {a}")  # fmt: skip
+    ax.set_xticks(range(len(levels_b)), [str(b) for b in levels_b])
+    ax.set_xlim(-0.4, len(levels_b) - 0.6)
+    ax.set_xlabel(name_b)
+    ax.set_ylabel(f"{metric} (mean, 95% CI)")
+    ax.set_title(f"Interaction of {name_a} and {name_b} on {metric}")
+    ax.legend(fontsize=8)
+    _percent_axis(ax, percent)
+    save(fig, path)
+
+
+def curves_across_seeds(histories: dict[str, list[dict]], metric: str, path: Path) -> None:
+    """Per model, the mean training (solid) and validation (dashed) curves over seeds.
+
+    The shaded band around each mean runs from the lowest to the highest seed at
+    that epoch (with a handful of seeds, the range says more than an interval).
+
+    Parameters
+    ----------
+    histories : dict
+        ``{model: [history of each seed]}``, each history as ``fit`` returns it
+        (``metric`` and ``"val_" + metric``, one value per epoch).
+    metric : str
+        ``"loss"`` or ``"accuracy"`` (shown in percent).
+    path : Path
+        The PNG to write.
+    """
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    n_epochs = 1
+    for (name, runs), color in zip(histories.items(), _colors(len(histories)), strict=True):
+        for key, style, part in ((metric, "-", "train"), (f"val_{metric}", "--", "validation")):
+            lengths = {len(history[key]) for history in runs}
+            if len(lengths) != 1:
+                raise ValueError(
+                    f"the seeds of {name} have {key} for different numbers of epochs "
+                    f"{sorted(lengths)}; pass runs of equal length"
+                )
+            curves = np.array([history[key] for history in runs], dtype=float)  # (seed, epoch)
+            epochs = np.arange(1, curves.shape[1] + 1)
+            n_epochs = max(n_epochs, len(epochs))
+            ax.plot(epochs, curves.mean(axis=0), style, color=color,
+                    label=f"{name} {part} (mean of {len(runs)})")  # fmt: skip
+            ax.fill_between(epochs, curves.min(axis=0), curves.max(axis=0), color=color,
+                            alpha=0.15, lw=0)  # fmt: skip
+    _epoch_axis(ax, n_epochs)
+    ax.set_ylabel(metric)
+    if metric == "accuracy":
+        ax.yaxis.set_major_formatter(PercentFormatter(xmax=1))
+    ax.set_title(f"{metric.capitalize()} per epoch across seeds (band: lowest to highest seed)")
+    ax.legend(fontsize=8)
+    save(fig, path)
