@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench import plan, report
+from bench.contestants import MLP_ONLY, is_mlp
 from bench.worker import row_key, run_in_new_process
 from experiments.cli import UsageError, prepare_out_dir, resolve_models, run_main
 
@@ -107,14 +108,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_main(lambda: benchmark(build_parser().parse_args(argv)))
 
 
+def is_cnn(name: str) -> bool:
+    """True if zoo model ``name`` has layers beyond an MLP's (convolutions, pooling)."""
+    from experiments import zoo
+
+    return not is_mlp(zoo.build(name, (28, 28, 1), 10, seed=0))
+
+
 def jobs_for(rows: list[tuple[str, int, str]], contestants: list[str]) -> list[dict]:
     """One repetition's worker jobs: each contestant on every row, the kernels, and a
     per-layer profile of each CNN row (see :mod:`bench.worker`)."""
-    from bench.contestants import is_mlp
-    from experiments import zoo
-
     pairs = [[name, batch_size] for name, batch_size, _ in rows]
-    cnn_pairs = [pair for pair in pairs if not is_mlp(zoo.build(pair[0], (28, 28, 1), 10, 0))]
+    cnn_pairs = [pair for pair in pairs if is_cnn(pair[0])]
     return [
         *({"job": "train", "contestant": c, "rows": pairs} for c in contestants),
         {"job": "kernels"},
@@ -165,7 +170,8 @@ def benchmark(args: argparse.Namespace) -> int:
             raise UsageError(str(error)) from None
     if args.quick:
         print(report.QUICK_NOTICE.replace("**", ""))
-    contestants = available_contestants()
+    any_mlp = not all(is_cnn(name) for name, _, _ in rows)
+    contestants = [c for c in available_contestants() if any_mlp or c not in MLP_ONLY]
     info = machine_info()
     raw = measure(jobs_for(rows, contestants), 1 if args.quick else args.repeats, args.quick)
     peak = gemm_peak()

@@ -59,8 +59,7 @@ def time_kernel_cases(cases: Sequence[KernelCase], calls: int) -> dict[str, dict
         timed = {}
         for backend in ("numba", "numpy"):
             args, kwargs = case.arguments()
-            kernel = case.implementation(backend)
-            timed[backend] = lambda kernel=kernel, args=args, kwargs=kwargs: kernel(*args, **kwargs)
+            timed[backend] = functools.partial(case.implementation(backend), *args, **kwargs)
         timed["copy"] = copy_of(case.bytes_moved)
         results[case.name] = {**interleaved_medians(timed, calls), "bytes": case.bytes_moved}
     return results

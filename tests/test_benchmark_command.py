@@ -133,6 +133,14 @@ def test_copy_of_moves_the_bytes_it_is_asked_to():
     assert np.array_equal(source, target)
 
 
+def test_timed_kernel_cases_feed_the_kernel_table():
+    [case] = [case for case in kernel_cases((2,)) if case.name == "relu_forward 2x28x28x64"]
+    [(name, measured)] = timing.time_kernel_cases([case], calls=2).items()
+    assert name == case.name and measured["bytes"] == case.bytes_moved == 2 * 4 * 2 * 784 * 64
+    [entry] = report.summarise_kernels({name: {k: [v] for k, v in measured.items()}}).values()
+    assert entry["share_of_copy"] == pytest.approx(measured["copy"] / measured["numba"])
+
+
 def test_each_kernel_case_agrees_with_its_reference_and_counts_its_bytes():
     cases = {case.name: case for case in kernel_cases((2,))}
     assert {name.split()[0] for name in cases} == {
@@ -204,7 +212,7 @@ def fake_worker(jobs):
 def test_quick_models_run_says_it_is_quick_and_pastes_every_table(tmp_path, monkeypatch, capsys):
     jobs = []
     monkeypatch.setattr(cli, "run_in_new_process", fake_worker(jobs))
-    monkeypatch.setattr(cli, "available_contestants", lambda: ["tinynet", "pytorch"])
+    monkeypatch.setattr(cli, "available_contestants", lambda: ["tinynet", "sklearn", "pytorch"])
     monkeypatch.setattr(timing, "gemm_peak", lambda: 100.0)
     readme = tmp_path / "README.md"
     readme.write_text("# x\n\n<!-- benchmark-table -->\nold\n<!-- /benchmark-table -->\n\nend\n")
@@ -213,6 +221,7 @@ def test_quick_models_run_says_it_is_quick_and_pastes_every_table(tmp_path, monk
     assert cli.main(options) == 0
 
     assert [job["job"] for job in jobs] == ["train", "train", "kernels", "profile", "profile"]
+    assert [job["contestant"] for job in jobs[:2]] == ["tinynet", "pytorch"]  # no MLP: no sklearn
     assert jobs[0]["rows"] == [["dcnn", 32], ["dcnn", 128]] and jobs[0]["quick"]
     assert [job["row"] for job in jobs[3:]] == [["dcnn", 32], ["dcnn", 128]]
     printed = capsys.readouterr().out
