@@ -18,12 +18,12 @@ of 50,000 images. The tables show:
   with their share of the float32 GEMM peak measured in the same run;
 * each kernel of :mod:`bench.kernel_cases` against its NumPy reference, and its
   bandwidth (bytes it must move / time) against a NumPy copy of as many bytes;
-* per CNN row, each layer's forward and backward milliseconds (:mod:`bench.profile`),
+* per CNN row, each layer's forward and backward milliseconds (:mod:`bench.layer_profile`),
   and the peak memory of the process that trained it.
 
 Modules: ``plan`` (rows, steps, targets), ``contestants`` (a training step in each
 library), ``kernel_cases`` (the kernel registry, shared with the pytest-benchmark
-suite), ``timing`` (clocks, GEMM peak, copy bandwidth, memory), ``profile``
+suite), ``timing`` (clocks, GEMM peak, copy bandwidth, memory), ``layer_profile``
 (per-layer times), ``worker`` (one measurement per process), ``report`` (tables),
 ``cli`` (the command).
 """

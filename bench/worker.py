@@ -10,7 +10,7 @@ another's warm caches, threads or memory. A job is a JSON object:
 ``{"job": "kernels", "quick": false}``
     :func:`bench.timing.time_kernel_cases` on every kernel case at batch 32;
 ``{"job": "profile", "row": ["dcnn", 128], "quick": false}``
-    :func:`bench.profile.profile_training`, with the process's peak memory.
+    :func:`bench.layer_profile.profile_training`, with the process's peak memory.
 
 The worker prints its result as one JSON line.
 """
@@ -40,7 +40,7 @@ def run_job(job: dict) -> dict:
         calls = plan.QUICK_KERNEL_CALLS if quick else plan.KERNEL_CALLS
         return time_kernel_cases(kernel_cases((32,)), calls)
     if job["job"] == "profile":
-        from bench.profile import profile_training
+        from bench.layer_profile import profile_training
 
         name, batch_size = job["row"]
         return profile_training(name, batch_size, plan.steps_for(name, quick))

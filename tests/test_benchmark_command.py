@@ -10,7 +10,7 @@ import pytest
 
 from bench import cli, report, timing
 from bench.kernel_cases import kernel_cases
-from bench.profile import profile_training
+from bench.layer_profile import profile_training
 from bench.worker import run_in_new_process
 
 INFO = {"date": "today", "machine": "test", "load_average": [0.0], "blas": []}
