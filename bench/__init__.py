@@ -26,4 +26,8 @@ library), ``kernel_cases`` (the kernel registry, shared with the pytest-benchmar
 suite), ``timing`` (clocks, GEMM peak, copy bandwidth, memory), ``layer_profile``
 (per-layer times), ``worker`` (one measurement per process), ``report`` (tables),
 ``cli`` (the command).
+
+The package is called ``bench``, not ``benchmarks``: pytest's default import mode puts
+``tests/`` on ``sys.path``, where the folder ``tests/benchmarks/`` would shadow a
+``benchmarks`` package installed in editable mode (it becomes a namespace package).
 """

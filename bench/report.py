@@ -249,8 +249,8 @@ def markdown(rows: list[dict], kernels: dict, profiles: dict, info: dict, peak: 
     for model, model_profiles in by_model.items():
         parts += [
             f"Where a {model} training step spends its time: median ms of each layer's forward "
-            f"and backward; a conv layer's GFLOP/s counts its forward and backward flops and "
-            f"its share of the measured GEMM peak ({peak:.0f} GFLOP/s).",
+            f"and backward; a conv or dense layer's GFLOP/s counts its forward and backward "
+            f"flops, beside the measured GEMM peak ({peak:.0f} GFLOP/s).",
             profile_table(model_profiles),
         ]
     if profiles:
