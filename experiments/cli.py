@@ -131,8 +131,8 @@ examples:
         "--data-path",
         type=_existing("file"),
         metavar="FILE",
-        help="Kaggle's Digit Recognizer train.csv (or the folder holding it) for --dataset "
-        "csv, split 80/20 into train and test with seed 42",
+        help="Kaggle's Digit Recognizer train.csv (or the folder holding it); implies "
+        "--dataset csv. Split stratified 80/20 into train and test with seed 42",
     )
     parser.add_argument(
         "--epochs",

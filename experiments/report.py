@@ -140,7 +140,7 @@ def _header(results: dict) -> str:
         lines += [
             "",
             "> **Not comparable with the published numbers**, which are for the full "
-            f"{study.datasets_title} data, {study.epochs} epochs, batch size "
+            f"{study.datasets_title}, {study.epochs} epochs, batch size "
             f"{study.batch_size}. They are shown for reference only.",
         ]
     return "\n".join(lines)

@@ -11,8 +11,8 @@ one instance named ``STUDY``. It says what the shared machinery cannot guess:
   decision made from the run's own results;
 - **its protocol defaults**: ``epochs``, ``batch_size``, ``seed``, and ``datasets``,
   the data the published numbers are for;
-- **its published numbers**: ``published`` (per model, as the study printed them)
-  and ``source``;
+- **its published numbers**: ``published`` (as the study printed them) and
+  ``source``;
 - **how it is reported**: the accuracy-figure groups, the results tables, the
   sections that only this study has, and the figures and lines pasted into the README.
 
@@ -51,7 +51,9 @@ class Study:
     epochs, batch_size, seed : int
         The protocol's defaults.
     published : dict
-        Per zoo model, the published numbers as strings (``""``: not published).
+        The published numbers as the study printed them (strings; ``""``: not
+        published), keyed as its tables need: by zoo name, or by the study's own
+        model number.
     accuracy_groups : tuple of tuple of str
         Which models share an accuracy-per-epoch figure.
     readme_figures : tuple
@@ -132,8 +134,7 @@ class Study:
             why = f"--dataset {dataset.get('requested', dataset['name'])} was asked for"
         return (
             f"NOT THE STUDY'S DATA: this run used {data.describe(dataset, sizes=False)}, not "
-            f"{self.datasets_title}: {why}. Its numbers are not comparable with the "
-            f"published ones; {data.HOW_TO_GET_MNIST}."
+            f"{self.datasets_title}: {why}; {data.HOW_TO_GET_MNIST}."
         )
 
     def results_tables(self, results: dict) -> str:

@@ -55,8 +55,9 @@ model 5, and writes results.json, the figures and report.md.
 
 The published study trained on Kaggle's Digit Recognizer train.csv and gives no
 training settings, so this command uses study B's protocol (10,000 validation images
-split off with seed 42, Adam, batch 32, 20 epochs) on MNIST by default, or on the
-CSV with --data-path. The study and its numbers: docs/studies/crossed_design.md."""
+split off with seed 42, Adam, batch 32, 20 epochs), on MNIST when it can be found or
+downloaded (otherwise on scikit-learn's 8x8 digits, as the output says), or on the CSV
+with --data-path. The study and its numbers: docs/studies/crossed_design.md."""
     docs = "docs/studies/crossed_design.md"
     source = (
         "the write-up 'Classification using Neural Networks with Keras on MNIST Digit "
@@ -65,7 +66,7 @@ CSV with --data-path. The study and its numbers: docs/studies/crossed_design.md.
     models = (*zoo.CROSSED_DESIGN, *zoo.CROSSED_DROPOUT)
     #: The study trained on Kaggle's train.csv, which holds MNIST digits.
     datasets = ("mnist", "csv")
-    datasets_title = "MNIST (or Kaggle's Digit Recognizer train.csv, the study's own data)"
+    datasets_title = "MNIST or Kaggle's Digit Recognizer train.csv (the study's own data)"
     published = PUBLISHED
     accuracy_groups = (("1x100", "1x300"), ("2x100", "2x300", *zoo.CROSSED_DROPOUT))
     readme_figures = (1,)

@@ -45,8 +45,9 @@ epochs), ranks them by validation loss and accuracy, gives the top 3 the full
 evaluation (weighted precision and recall, confusion matrix, model summary, example
 prediction), and writes results.json, the figures and report.md.
 
-The published study trained on MNIST; this command does too when MNIST is found or
-can be downloaded. The study and its numbers: docs/studies/model_comparison.md."""
+The published study trained on MNIST; this command does too when MNIST can be found
+or downloaded (otherwise it uses scikit-learn's 8x8 digits, as the output says). The
+study and its numbers: docs/studies/model_comparison.md."""
     docs = "docs/studies/model_comparison.md"
     source = (
         "the notebook model_comparison.ipynb of the GitHub repository "
