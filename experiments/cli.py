@@ -93,9 +93,10 @@ def build_parser(study: Study) -> argparse.ArgumentParser:
     ----------
     study : Study
         Gives the command's name (and default output folder), its description, the
-        models ``--models`` accepts and the default epochs, batch size and seed.
+        models ``--models`` accepts and the default epochs and batch size.
     """
-    command = f"python -m experiments.{study.name}"
+    experiment = study.name
+    command = f"python -m experiments.{experiment}"
     parser = _Parser(
         prog=command,
         description=study.description.replace("``", ""),
@@ -148,14 +149,14 @@ examples:
     parser.add_argument(
         "--seed",
         type=_int_at_least(0),
-        default=study.seed,
+        default=42,
         metavar="N",
         help="seeds the train/validation split, the initial weights, dropout and shuffling "
-        f"(default {study.seed}, the studies' split seed)",
+        "(default 42, the studies' split seed)",
     )
     parser.add_argument("--models", nargs="+", metavar="NAME", help=study.models_help())
     parser.add_argument(
-        "--out", type=Path, metavar="OUT", help=f"output folder (default results/{study.name}/)"
+        "--out", type=Path, metavar="OUT", help=f"output folder (default results/{experiment}/)"
     )
     parser.add_argument(
         "--quick",

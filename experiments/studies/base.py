@@ -9,8 +9,8 @@ one instance named ``STUDY``. It says what the shared machinery cannot guess:
 - **what it trains**: ``models`` (zoo names, in the report's order), the names
   ``--models`` accepts, and :meth:`Study.run`, the procedure including any
   decision made from the run's own results;
-- **its protocol defaults**: ``epochs``, ``batch_size``, ``seed``, and ``datasets``,
-  the data the published numbers are for;
+- **its protocol defaults**: ``epochs``, ``batch_size``, and ``datasets``, the data
+  the published numbers are for;
 - **its published numbers**: ``published`` (as the study printed them) and
   ``source``;
 - **how it is reported**: the accuracy-figure groups, the results tables, the
@@ -48,8 +48,8 @@ class Study:
     datasets : tuple of str
         The datasets the published numbers are for (``load_dataset`` names), and
         ``datasets_title``, the same in words.
-    epochs, batch_size, seed : int
-        The protocol's defaults.
+    epochs, batch_size : int
+        The protocol's defaults (the seed's, 42, is the same for every study).
     published : dict
         The published numbers as the study printed them (strings; ``""``: not
         published), keyed as its tables need: by zoo name, or by the study's own
@@ -71,7 +71,6 @@ class Study:
     datasets_title: str = "MNIST"
     epochs: int = 20
     batch_size: int = 32
-    seed: int = 42
     published: dict[str, dict[str, str]]
     accuracy_groups: tuple[tuple[str, ...], ...] = ()
     readme_figures: tuple[int | str, ...] = ()
