@@ -4,6 +4,7 @@
 ``python -m experiments.model_comparison``  study B, the model comparison
 ``python -m experiments.report DIR``        redraw a study's report from its results.json
 
-The architectures live in :mod:`experiments.zoo`; the published numbers in
-:mod:`experiments.published`.
+Each study is one module of :mod:`experiments.studies` (its models, protocol,
+decisions, published numbers and report sections), cited in ``docs/studies/``; the
+architectures live in :mod:`experiments.zoo`.
 """

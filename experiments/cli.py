@@ -13,16 +13,19 @@ import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tinynet.datasets import DatasetError
+
+if TYPE_CHECKING:
+    from experiments.studies import Study
 
 #: Exit status for a usage error (as argparse uses).
 USAGE_ERROR = 2
 #: Exit status after Ctrl-C (128 + SIGINT).
 INTERRUPTED = 130
 
-DATASETS = ("auto", "mnist", "fashion-mnist", "digits")
-DEFAULT_EPOCHS = 20
+DATASETS = ("auto", "mnist", "fashion-mnist", "digits", "csv")
 QUICK_EPOCHS = 2
 
 
@@ -54,32 +57,49 @@ def _int_at_least(minimum: int) -> Callable[[str], int]:
     return parse
 
 
-def _examples(command: str) -> str:
+def _existing(kind: str) -> Callable[[str], Path]:
+    """An argparse ``type`` for a path that must exist: a ``"folder"`` or a ``"file"``.
+
+    A location the user names is checked at once, so that a typo is an error
+    instead of a run on other data.
+    """
+
+    def parse(text: str) -> Path:
+        path = Path(text).expanduser()
+        usable = path.is_dir() if kind == "folder" else path.exists()
+        if not usable:
+            problem = "is not a folder" if path.exists() else "does not exist"
+            raise argparse.ArgumentTypeError(f"{text} {problem}")
+        return path
+
+    return parse
+
+
+def _examples(command: str, epochs: int) -> str:
     examples = [
-        ("", "the full study on MNIST, 20 epochs"),
+        ("", f"the full study, {epochs} epochs, on MNIST if it is found or can be downloaded"),
         (" --quick --dataset digits", "a smoke run of a few seconds"),
         (" --data-dir ~/mnist --jobs 2", "MNIST files in ~/mnist, two models at a time"),
+        (" --data-path train.csv", "Kaggle's Digit Recognizer train.csv"),
     ]
     width = max(len(command + options) for options, _ in examples)
     return "\n".join(f"  {command + options:<{width}}  # {what}" for options, what in examples)
 
 
-def build_parser(experiment: str, description: str, models_help: str) -> argparse.ArgumentParser:
-    """The argument parser of ``python -m experiments.<experiment>``.
+def build_parser(study: Study) -> argparse.ArgumentParser:
+    """The argument parser of a study's command, ``python -m experiments.<study name>``.
 
     Parameters
     ----------
-    experiment : str
-        ``"crossed_design"`` or ``"model_comparison"``; names the default output folder.
-    description : str
-        What the command does, shown by ``--help``.
-    models_help : str
-        The model names ``--models`` accepts, for ``--help``.
+    study : Study
+        Gives the command's name (and default output folder), its description, the
+        models ``--models`` accepts and the default epochs and batch size.
     """
+    experiment = study.name
     command = f"python -m experiments.{experiment}"
     parser = _Parser(
         prog=command,
-        description=description.replace("``", ""),
+        description=study.description.replace("``", ""),
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=f"""\
 writes, in --out: results.json (every measurement, rewritten after each model),
@@ -91,32 +111,40 @@ same configuration are skipped. Redraw the report without training:
   python -m experiments.report OUT
 
 examples:
-{_examples(command)}""",
+{_examples(command, study.epochs)}""",
     )
     parser.add_argument(
         "--dataset",
         choices=DATASETS,
         default="auto",
         help="auto (default): MNIST if it can be found or downloaded, else scikit-learn's "
-        "8x8 digits with a warning",
+        "8x8 digits, said at the start and again in the final summary; csv: Kaggle's "
+        "Digit Recognizer train.csv (--data-path)",
     )
     parser.add_argument(
         "--data-dir",
-        type=Path,
+        type=_existing("folder"),
         metavar="DIR",
-        help="folder with the MNIST / Fashion-MNIST IDX files (default: tinynet's search "
-        "path and download cache)",
+        help="folder with the MNIST / Fashion-MNIST IDX files, and the only place looked "
+        "at (default: $TINYNET_DATA_DIR, tinynet's download cache, a download)",
+    )
+    parser.add_argument(
+        "--data-path",
+        type=_existing("file"),
+        metavar="FILE",
+        help="Kaggle's Digit Recognizer train.csv (or the folder holding it); implies "
+        "--dataset csv. Split stratified 80/20 into train and test with seed 42",
     )
     parser.add_argument(
         "--epochs",
         type=_int_at_least(1),
         metavar="N",
-        help=f"training epochs per model (default {DEFAULT_EPOCHS}, or {QUICK_EPOCHS} "
+        help=f"training epochs per model (default {study.epochs}, or {QUICK_EPOCHS} "
         "with --quick)",
     )
     parser.add_argument(
-        "--batch-size", type=_int_at_least(1), default=32, metavar="N",
-        help="mini-batch size (default 32)",
+        "--batch-size", type=_int_at_least(1), default=study.batch_size, metavar="N",
+        help=f"mini-batch size (default {study.batch_size})",
     )
     parser.add_argument(
         "--seed",
@@ -126,7 +154,7 @@ examples:
         help="seeds the train/validation split, the initial weights, dropout and shuffling "
         "(default 42, the studies' split seed)",
     )
-    parser.add_argument("--models", nargs="+", metavar="NAME", help=models_help)
+    parser.add_argument("--models", nargs="+", metavar="NAME", help=study.models_help())
     parser.add_argument(
         "--out", type=Path, metavar="OUT", help=f"output folder (default results/{experiment}/)"
     )
@@ -149,17 +177,45 @@ examples:
         action="store_true",
         help="start over: forget the results in --out instead of resuming",
     )
-    parser.set_defaults(experiment=experiment)
+    parser.set_defaults(experiment=study.name, default_epochs=study.epochs)
     return parser
 
 
+def _check_data_options(args: argparse.Namespace) -> None:
+    """``--data-path`` is the CSV of ``--dataset csv``, ``--data-dir`` the IDX files' folder.
+
+    An option that the chosen dataset would not read is an error rather than ignored.
+    """
+    if args.data_path is not None and args.dataset == "auto":
+        args.dataset = "csv"
+    if args.dataset == "csv" and args.data_path is None:
+        raise UsageError(
+            "--dataset csv needs --data-path FILE (Kaggle's Digit Recognizer train.csv)"
+        )
+    if args.data_path is not None and args.dataset != "csv":
+        raise UsageError(f"--data-path is for --dataset csv, not --dataset {args.dataset}")
+    if args.data_dir is not None and args.dataset in ("digits", "csv"):
+        raise UsageError(
+            f"--data-dir is for the MNIST / Fashion-MNIST files; --dataset {args.dataset} "
+            "does not read it"
+            + (" (use --data-path FILE)" if args.dataset == "csv" else "")
+        )
+
+
 def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
-    """Parse ``argv`` and fill in the defaults that depend on other options."""
+    """Parse ``argv`` and fill in the defaults that depend on other options.
+
+    Raises
+    ------
+    UsageError
+        For a bad option, or data options that do not fit together.
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     args.argv = argv
+    _check_data_options(args)
     if args.epochs is None:
-        args.epochs = QUICK_EPOCHS if args.quick else DEFAULT_EPOCHS
+        args.epochs = QUICK_EPOCHS if args.quick else args.default_epochs
     if args.out is None:
         args.out = Path("results") / args.experiment
     return args

@@ -2,11 +2,15 @@
 
 Every model of a run sees exactly the same arrays, prepared once here:
 
-1. load the dataset (:func:`tinynet.datasets.load_dataset`);
+1. load the dataset (:func:`tinynet.datasets.load_dataset`). ``"auto"`` is MNIST,
+   or, when MNIST is nowhere to be found and no ``--data-dir`` was named, the 8x8
+   digits, with the reason recorded so that every output can say so;
 2. split its training images into train and validation, shuffled with the run's
    seed (scikit-learn's ``train_test_split``). The validation part is 10,000 images
    or 20% of the training images, whichever is smaller: MNIST's 60,000 become the
-   reference studies' 50,000 / 10,000 split (seed 42); the 8x8 digits keep 80 / 20;
+   reference studies' 50,000 / 10,000 split (seed 42); the 8x8 digits' 1,437 become
+   1,150 / 287; Kaggle's ``train.csv`` (42,000 images, of which tinynet keeps 8,400
+   as the test set) becomes 26,880 / 6,720;
 3. in quick mode, keep a stratified subset of each part (at most
    :data:`QUICK_SIZES`); the test images stay in their original order and the
    first test image is always the dataset's first;
@@ -24,6 +28,8 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from tinynet.datasets import (
+    Dataset,
+    DatasetNotFoundError,
     DatasetWarning,
     load_dataset,
     scale_images,
@@ -37,6 +43,11 @@ VALIDATION_SIZE = 10_000
 VALIDATION_FRACTION = 0.2
 #: Largest subsets kept by ``--quick``.
 QUICK_SIZES = {"train": 2_000, "validation": 500, "test": 1_000}
+#: How to get MNIST when a run had to do without it.
+HOW_TO_GET_MNIST = (
+    "to use MNIST, pass --data-dir DIR or set TINYNET_DATA_DIR=DIR (DIR holding the four "
+    "MNIST files), or run once with internet access to download them"
+)
 
 
 @dataclass
@@ -96,19 +107,58 @@ def stratified_subset(y: np.ndarray, size: int, seed: int) -> np.ndarray:
     return np.sort(keep)
 
 
-def load(dataset: str, data_dir: Path | None, seed: int, quick: bool) -> Data:
+def _fallback_reason(error: DatasetNotFoundError) -> str:
+    """Why MNIST could not be had, in one line: the download's failure if there was one."""
+    downloads = [place for place in getattr(error, "places", []) if place.startswith("download")]
+    if not downloads:
+        return str(error).splitlines()[0]
+    others = len(downloads) - 1
+    return downloads[0] + (f"; {others} more attempt(s) failed too" if others else "")
+
+
+def _load_dataset(
+    dataset: str, data_dir: Path | None, data_path: Path | None
+) -> tuple[Dataset, str | None]:
+    """The dataset asked for, and why MNIST was replaced (None if it was not).
+
+    ``"auto"`` falls back to the 8x8 digits only when MNIST is nowhere to be found
+    and no ``data_dir`` was given: a location the user named is never replaced.
+    """
+    if dataset == "csv":
+        return load_dataset("csv", path=data_path), None
+    if dataset != "auto":
+        return load_dataset(dataset, data_dir=data_dir), None
+    if data_dir is not None:
+        return load_dataset("mnist", data_dir=data_dir), None
+    try:
+        return load_dataset("mnist"), None
+    except DatasetNotFoundError as error:
+        return load_dataset("digits"), _fallback_reason(error)
+
+
+def load(
+    dataset: str,
+    data_dir: Path | None,
+    seed: int,
+    quick: bool,
+    data_path: Path | None = None,
+) -> Data:
     """Load and prepare the data of a run (see the module docstring).
 
     Parameters
     ----------
-    dataset : {"auto", "mnist", "fashion-mnist", "digits"}
-        Passed to :func:`tinynet.datasets.load_dataset`.
+    dataset : {"auto", "mnist", "fashion-mnist", "digits", "csv"}
+        ``"auto"``: MNIST if it can be found or downloaded, else the 8x8 digits (with
+        the reason in ``info["fallback"]``); never a fallback when ``data_dir`` is given.
     data_dir : Path or None
         Folder with the IDX files, or None for tinynet's search path and cache.
     seed : int
         Seed of the validation split and of the quick-mode subsets.
     quick : bool
         Keep at most :data:`QUICK_SIZES` images of each part.
+    data_path : Path or None
+        For ``"csv"``: Kaggle's Digit Recognizer ``train.csv`` (split 80/20 into train
+        and test by :func:`tinynet.datasets.load_dataset`).
 
     Raises
     ------
@@ -117,9 +167,13 @@ def load(dataset: str, data_dir: Path | None, seed: int, quick: bool) -> Data:
     """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", DatasetWarning)
-        ds = load_dataset(dataset, data_dir=data_dir)
+        ds, fallback = _load_dataset(dataset, data_dir, data_path)
     notes = [str(w.message) for w in caught if issubclass(w.category, DatasetWarning)]
-    for note in notes:  # loud: the run is not on the data the user may think
+    replaced = [] if fallback is None else [
+        f"MNIST is not available ({fallback}), so this run uses scikit-learn's 8x8 digits "
+        f"instead; {HOW_TO_GET_MNIST}."
+    ]  # fmt: skip
+    for note in replaced + notes:  # loud: the run is not on the data the user may think
         print(f"\n*** WARNING: {note}\n", file=sys.stderr)
     (x_train, y_train), (x_val, y_val) = train_validation_split(
         ds.x_train, ds.y_train, validation_size=validation_size(len(ds.y_train)), seed=seed
@@ -150,8 +204,26 @@ def load(dataset: str, data_dir: Path | None, seed: int, quick: bool) -> Data:
         "n_test": len(y_test),
         "quick": quick,
         "warnings": notes,
+        "fallback": fallback,
     }
     return Data(
         prepare(x_train), y_train.astype(np.int64), prepare(x_val), y_val.astype(np.int64),
         prepare(x_test), y_test.astype(np.int64), np.asarray(x_test), info,
     )  # fmt: skip
+
+
+def describe(info: dict, sizes: bool = True) -> str:
+    """Which data a run used and where it came from, in one line.
+
+    For example ``"digits (scikit-learn bundled digits): 1,150 train / 287 validation /
+    360 test images of 8x8"``; ``sizes=False`` keeps only the name, source and whether
+    the run was on quick subsets (for figure titles).
+    """
+    text = f"{info['name']} ({info['source']})"
+    if sizes:
+        h, w = info["image_shape"][:2]
+        text += (
+            f": {info['n_train']:,} train / {info['n_validation']:,} validation / "
+            f"{info['n_test']:,} test images of {h}x{w}"
+        )
+    return text + (", quick subsets" if info.get("quick") else "")

@@ -2,7 +2,8 @@
 
 Each function takes result entries (from ``results.json``) and, where a figure
 shows images, the images themselves, and writes one PNG atomically. None of them
-trains or loads a model.
+trains or loads a model. ``data_label`` (e.g. ``"data: mnist (cache: ...)"``) is
+added to every title, so a figure shown on its own still says what it was run on.
 """
 
 from __future__ import annotations
@@ -33,6 +34,11 @@ def save(fig: plt.Figure, path: Path) -> None:
         plt.close(fig)
 
 
+def _title(ax: plt.Axes, title: str, data_label: str) -> None:
+    """``title``, and below it, smaller, the data the run used."""
+    ax.set_title(title + (f"\n{data_label}" if data_label else ""), fontsize=10)
+
+
 def _colors(n: int) -> list:
     return [plt.get_cmap("tab10")(i % 10) for i in range(n)]
 
@@ -47,7 +53,7 @@ def _epoch_axis(ax: plt.Axes, n_epochs: int) -> None:
     ax.grid(alpha=0.3)
 
 
-def accuracy_per_epoch(entries: dict[str, dict], path: Path) -> None:
+def accuracy_per_epoch(entries: dict[str, dict], path: Path, data_label: str = "") -> None:
     """Training and validation accuracy per epoch, with the test accuracy as a line.
 
     One color per model: solid = training, dashed = validation, dotted horizontal
@@ -66,14 +72,14 @@ def accuracy_per_epoch(entries: dict[str, dict], path: Path) -> None:
         ax.axhline(test, color=color, ls=":", lw=1.5, label=f"{name} test ({test:.2%})")
     _epoch_axis(ax, n_epochs)
     ax.set_ylabel("accuracy")
-    ax.set_title("Accuracy per epoch: " + ", ".join(entries))
+    _title(ax, "Accuracy per epoch: " + ", ".join(entries), data_label)
     ax.legend(fontsize=8, loc="lower right")
     save(fig, path)
 
 
-def training_curves(name: str, entry: dict, path: Path) -> None:
+def training_curves(name: str, entry: dict, path: Path, data_label: str = "") -> None:
     """Loss (left) and accuracy (right) per epoch, training and validation."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
     epochs, history = _epochs(entry), entry["history"]
     for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
         ax.plot(epochs, history[metric], "o-", ms=3, label="training")
@@ -82,10 +88,13 @@ def training_curves(name: str, entry: dict, path: Path) -> None:
         ax.set_ylabel(metric)
         ax.set_title(f"{name}: {metric}")
         ax.legend(fontsize=8)
+    fig.suptitle(data_label, fontsize=10)
     save(fig, path)
 
 
-def confusion_matrix(name: str, entry: dict, class_names: list[str], path: Path) -> None:
+def confusion_matrix(
+    name: str, entry: dict, class_names: list[str], path: Path, data_label: str = ""
+) -> None:
     """The confusion matrix in percent of each true class (rows sum to 100)."""
     counts = np.asarray(entry["metrics"]["confusion_matrix"], dtype=float)
     percent = 100 * counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
@@ -108,11 +117,14 @@ def confusion_matrix(name: str, entry: dict, class_names: list[str], path: Path)
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     accuracy = entry["test"]["accuracy"]
-    ax.set_title(f"{name}: confusion matrix, % of each true class (accuracy {accuracy:.2%})")
+    _title(ax, f"{name}: confusion matrix, % of each true class (accuracy {accuracy:.2%})",
+           data_label)
     save(fig, path)
 
 
-def f1_per_class(entries: dict[str, dict], class_names: list[str], path: Path) -> None:
+def f1_per_class(
+    entries: dict[str, dict], class_names: list[str], path: Path, data_label: str = ""
+) -> None:
     """Per-class F1 on the test set, one line per model."""
     fig, ax = plt.subplots(figsize=(max(7.0, 0.6 * len(class_names) + 2), 4.5))
     x = np.arange(len(class_names))
@@ -121,19 +133,23 @@ def f1_per_class(entries: dict[str, dict], class_names: list[str], path: Path) -
     ax.set_xticks(x, class_names, rotation=45 if max(map(len, class_names)) > 2 else 0)
     ax.set_xlabel("class")
     ax.set_ylabel("F1 score")
-    ax.set_title("F1 score per class on the test set")
+    _title(ax, "F1 score per class on the test set", data_label)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     save(fig, path)
 
 
 def example_prediction(
-    entries: dict[str, dict], image: np.ndarray, class_names: list[str], path: Path
+    entries: dict[str, dict],
+    image: np.ndarray,
+    class_names: list[str],
+    path: Path,
+    data_label: str = "",
 ) -> None:
     """The first test image and each model's predicted probabilities for it."""
     true = class_names[next(iter(entries.values()))["first_test"]["true"]]
     fig, (left, right) = plt.subplots(
-        1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [1, 2.6]}
+        1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [1, 2.6]}, layout="constrained"
     )
     left.imshow(image, cmap="gray_r")
     left.set_title(f"first test image (true class {true})")
@@ -152,6 +168,7 @@ def example_prediction(
     right.set_ylabel("predicted probability")
     right.set_title("prediction of each model (predicted class, probability)")
     right.legend(fontsize=8)
+    fig.suptitle(data_label, fontsize=10)
     save(fig, path)
 
 
@@ -161,6 +178,7 @@ def mistakes(
     samples: dict[int, np.ndarray],
     class_names: list[str],
     path: Path,
+    data_label: str = "",
     columns: int = 5,
 ) -> bool:
     """A grid of the model's most confident mistakes, with true and predicted classes.
@@ -188,7 +206,7 @@ def mistakes(
         )  # fmt: skip
     ax.imshow(canvas, cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
     ax.axis("off")
-    ax.set_title(f"{name}: the misclassified test images it was surest about")
+    _title(ax, f"{name}: the misclassified test images it was surest about", data_label)
     save(fig, path)
     return True
 

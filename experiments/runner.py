@@ -3,19 +3,21 @@
 A :class:`Run` owns the output folder and ``results.json``. It loads the data once,
 reuses the models already trained with the same configuration, records each new
 model the moment it finishes (``results.json`` and ``samples.npz``, atomically),
-and at the end writes the report and prints the summary table.
+and at the end writes the report and prints the summary table, whose last lines say
+which data the run used. :func:`main` is a study's whole command.
 """
 
 from __future__ import annotations
 
 import argparse
 import shlex
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from experiments import report, store, training
+from experiments import cli, data, report, store, studies, training
 from experiments.cli import UsageError, prepare_out_dir
-from experiments.data import load as load_data
+from experiments.formatting import count
+from experiments.studies import Study
 
 
 def _differences(old: dict, new: dict, prefix: str = "") -> list[str]:
@@ -49,15 +51,16 @@ class Run:
 
     def __init__(self, args: argparse.Namespace):
         self.experiment = args.experiment
+        self.study = studies.get(args.experiment)
         self.out = prepare_out_dir(Path(args.out))
         self.jobs = args.jobs
-        self.data = load_data(args.dataset, args.data_dir, args.seed, args.quick)
+        self.data = data.load(
+            args.dataset, args.data_dir, args.seed, args.quick, data_path=args.data_path
+        )
         self.protocol = training.protocol(self.data, args.epochs, args.batch_size, args.seed)
         info = self.data.info
-        epochs = report.count(args.epochs, "epoch")
         print(
-            f"{info['name']}: {info['n_train']:,} train / {info['n_validation']:,} validation / "
-            f"{info['n_test']:,} test images ({info['source']}); {epochs}, "
+            f"data: {data.describe(info)}; {count(args.epochs, 'epoch')}, "
             f"batch {args.batch_size}, seed {args.seed}; results in {self.out}"
         )
         if args.fresh:
@@ -137,8 +140,29 @@ class Run:
         )
 
     def finish(self) -> int:
-        """Save, write the report, print the summary table; return exit status 0."""
+        """Save, write the report, print the summary; return exit status 0.
+
+        The summary ends with the data the run used and, if it is not the study's,
+        one line saying so, why, and how to get the study's data.
+        """
         self.save()
         path = report.generate(self.out)
         print(f"\n{report.main_tables(self.results)}\n\nreport: {path}")
+        print(f"data: {data.describe(self.data.info)}")
+        note = self.study.data_note(self.data.info)
+        if note:
+            print(note)
         return 0
+
+
+def main(study: Study, argv: Sequence[str] | None = None) -> int:
+    """Run ``study``'s command with command-line arguments ``argv``; return the exit status."""
+
+    def run() -> int:
+        args = cli.parse_args(cli.build_parser(study), argv)
+        names = cli.resolve_models(args.models, study.command_models(), study.aliases())
+        current = Run(args)
+        study.run(current, names)
+        return current.finish()
+
+    return cli.run_main(run)

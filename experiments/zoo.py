@@ -5,7 +5,8 @@ that returns a fresh, untrained :class:`tinynet.Sequential`. The commands, the
 benchmarks and the tests all build their models from here, so an architecture is
 written exactly once.
 
-As in the reference studies (``REFERENCE.md``), every hidden layer is followed by
+As in the reference studies (``docs/studies/crossed_design.md`` and
+``docs/studies/model_comparison.md``), every hidden layer is followed by
 a ReLU and the output layer is a ``Dense(n_classes)`` that returns logits: the
 softmax of the published models lives in the loss (``SoftmaxCrossEntropy``) and in
 ``predict``. Weights start glorot-uniform and biases at zero, Keras' defaults.

@@ -203,18 +203,157 @@ def test_parallel_jobs_give_complete_results(tmp_path):
         (["--epochs", "0"], "--epochs: must be >= 1"),
         (["--batch-size", "x"], "--batch-size: expected an integer"),
         (["--dataset", "mnist", "--data-dir", "{tmp}/empty"], "MNIST not found"),
+        # a data location the user named is never replaced by other data, whatever --dataset
+        (["--dataset", "auto", "--data-dir", "{tmp}/empty"], "MNIST not found"),
+        (["--dataset", "auto", "--data-dir", "{tmp}/no/such/dir"], "no/such/dir does not exist"),
+        (["--dataset", "mnist", "--data-dir", "{tmp}/file.txt"], "file.txt is not a folder"),
+        (["--dataset", "digits", "--data-dir", "{tmp}/empty"], "does not read it"),
+        (["--dataset", "csv"], "--dataset csv needs --data-path"),
+        (["--dataset", "csv", "--data-path", "{tmp}/train.csv"], "train.csv does not exist"),
+        (["--dataset", "csv", "--data-path", "{tmp}/file.txt"], "file.txt: "),  # not a CSV
+        (["--dataset", "mnist", "--data-path", "{tmp}/file.txt"], "is for --dataset csv"),
         (["--out", "{tmp}/file.txt"], "cannot write to"),
         (["--models", "5"], "needs both"),
     ],
 )
 def test_user_errors_are_one_line_and_exit_2(tmp_path, capsys, extra, message):
     (tmp_path / "file.txt").write_text("not a folder")
+    (tmp_path / "empty").mkdir()
     argv = [*QUICK_DIGITS, "--out", str(tmp_path / "out")] + [
         item.format(tmp=tmp_path) for item in extra
     ]
     assert crossed_design.main(argv) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and message in err[0], err
+
+
+# --- which data a run used -----------------------------------------------------------
+
+
+def test_offline_fallback_is_named_in_the_last_lines(tmp_path, capsys, monkeypatch):
+    # A new user's machine: no MNIST anywhere, no network. The default --dataset auto
+    # falls back to the 8x8 digits; the end of the output must say so, and why.
+    monkeypatch.delenv("TINYNET_DATA_DIR", raising=False)
+    monkeypatch.setenv("TINYNET_OFFLINE", "1")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    argv = ["--quick", "--epochs", "1", "--models", "1x100", "--out", str(tmp_path / "out")]
+    assert crossed_design.main(argv) == 0
+    captured = capsys.readouterr()
+    last = captured.out.strip().splitlines()[-5:]
+    assert any(line.startswith("data: digits (scikit-learn bundled digits)") for line in last)
+    note = [line for line in last if line.startswith("NOT THE STUDY'S DATA")]
+    assert len(note) == 1, last
+    results = read_results(tmp_path / "out")
+    assert results["dataset"]["requested"] == "auto"
+    reason = results["dataset"]["fallback"]  # why MNIST could not be had
+    assert re.search("TINYNET_OFFLINE|downloading is off", reason) and reason in note[0]
+    assert "--data-dir" in note[0] and "TINYNET_DATA_DIR" in note[0]  # how to get it
+    assert captured.err.count("WARNING: MNIST is not available") == 1
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert report.startswith("# Study A: the 2x2 crossed design, reproduced with tinynet on digits")
+    assert report.count("NOT THE STUDY'S DATA") == 1 and "Data warning" not in report
+
+
+def test_the_fallback_gives_the_reason_the_download_failed(monkeypatch, capsys):
+    from tinynet.datasets import DatasetNotFoundError, load_dataset
+
+    places = ["data_dir argument: not given", "cache /c/mnist: does not exist",
+              "download https://a/train-images-idx3-ubyte.gz: HTTP error 404 Not Found",
+              "download https://b/train-images-idx3-ubyte.gz: no answer within 10 s"]  # fmt: skip
+
+    def offline(name, **kwargs):
+        if name == "mnist":
+            raise DatasetNotFoundError("MNIST not found, and the download failed.", places)
+        return load_dataset(name, **kwargs)
+
+    monkeypatch.setattr(data, "load_dataset", offline)
+    info = data.load("auto", None, seed=42, quick=True).info
+    assert info["name"] == "digits" and info["fallback"] == (
+        "download https://a/train-images-idx3-ubyte.gz: HTTP error 404 Not Found; "
+        "1 more attempt(s) failed too"
+    )
+    assert capsys.readouterr().err.count("HTTP error 404") == 1
+
+
+def test_an_explicit_other_dataset_is_noted_once_and_described_as_run(crossed, comparison):
+    # --dataset digits is explicit, so the note says it was asked for, once
+    for out in (crossed, comparison):
+        report = (out / "report.md").read_text()
+        assert report.count("NOT THE STUDY'S DATA") == 1 and "--dataset digits was asked" in report
+        assert "1,150 / 287 train / validation images" in report  # the protocol as it was run
+        assert "50,000" not in report
+
+
+def write_kaggle_csv(path: Path, per_class: int = 10, side: int = 28) -> None:
+    """A small file in the layout of Kaggle's Digit Recognizer train.csv."""
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(10), per_class)
+    pixels = rng.integers(0, 256, size=(len(labels), side * side))
+    header = "label," + ",".join(f"pixel{i}" for i in range(side * side))
+    rows = [",".join(map(str, [label, *row])) for label, row in zip(labels, pixels, strict=True)]
+    path.write_text("\n".join([header, *rows]) + "\n")
+
+
+@pytest.mark.parametrize(
+    ("main", "model", "dataset"),
+    [(crossed_design.main, "1x100", ["--dataset", "csv"]), (model_comparison.main, "lm", [])],
+)
+def test_kaggle_csv_is_split_80_20_then_like_any_training_set(tmp_path, main, model, dataset):
+    # 100 images: 80 train / 20 test (stratified, seed 42), then 20% of the 80 for validation
+    csv = tmp_path / "train.csv"
+    write_kaggle_csv(csv)
+    out = tmp_path / "out"
+    argv = [*dataset, "--data-path", str(csv), "--epochs", "1", "--models", model]
+    assert main([*argv, "--out", str(out)]) == 0
+    info = read_results(out)["dataset"]
+    assert info["name"] == "csv" and str(csv) in info["source"]
+    assert (info["n_train"], info["n_validation"], info["n_test"]) == (64, 16, 20)
+    assert info["image_shape"] == [28, 28, 1]
+    report = (out / "report.md").read_text()
+    assert f"from {info['source']}" in report
+    if main is crossed_design.main:  # the study's own data: comparable, no note
+        assert "NOT THE STUDY'S DATA" not in report
+    else:
+        assert "NOT THE STUDY'S DATA" in report
+
+
+def test_help_says_what_data_is_used():
+    for study, parser in (("crossed_design", crossed_design.PARSER),
+                          ("model_comparison", model_comparison.PARSER)):  # fmt: skip
+        text = " ".join(parser.format_help().split())
+        assert "--data-path" in text and "if it is found or can be downloaded" in text
+        assert "study on MNIST" not in text  # MNIST is not promised unconditionally
+        assert f"docs/studies/{study}.md" in text
+
+
+def test_the_repository_names_no_file_outside_it():
+    # The published studies are cited in docs/studies/; nothing points at files that a
+    # clone does not have (only CI and the test fixtures may look for a shared MNIST copy).
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        capture_output=True, text=True, cwd=REPO, check=True,
+    ).stdout.split()  # fmt: skip
+    offenders = []
+    for name in files:
+        path = REPO / name
+        if path.suffix not in {".py", ".md", ".toml", ".txt", ""} or not path.is_file():
+            continue
+        if path == Path(__file__).resolve():  # this test names what it looks for
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if "REFERENCE.md" in text or "shared/seeds" in text:
+            offenders.append(name)
+        if name.startswith(("experiments/", "docs/")) and "../shared" in text:
+            offenders.append(name)
+    assert offenders == []
+    for study in ("crossed_design", "model_comparison"):
+        assert (REPO / "docs" / "studies" / f"{study}.md").is_file()
+
+
+def test_no_study_is_special_cased_outside_its_module():
+    for path in (REPO / "experiments").rglob("*.py"):
+        if "studies" not in path.relative_to(REPO).parts:
+            assert 'experiment"] ==' not in path.read_text(), path
 
 
 def test_other_settings_in_out_are_not_mixed_in(crossed, capsys):
