@@ -165,14 +165,13 @@ def test_a_malformed_results_file_is_a_one_line_error_naming_the_field(
     assert one_error_line(capsys).startswith(f"error: {run_copy}/{message}")
 
 
+NOISE = np.random.default_rng(0).bytes(300)
+
+
 @pytest.mark.parametrize(
     "content",
-    [
-        os.urandom(300),
-        b"PK\x03\x04" + os.urandom(300),  # starts like a zip archive
-        "an .npz with other arrays",
-        "images of the wrong type",
-    ],
+    [NOISE, b"PK\x03\x04" + NOISE, "an .npz with other arrays", "images of the wrong type"],
+    ids=["random bytes", "a broken zip archive", "other arrays", "float images"],
 )
 def test_a_foreign_samples_file_is_an_error_naming_it(run_copy, capsys, content):
     path = run_copy / store.SAMPLES
