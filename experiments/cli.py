@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from experiments.cluster import ClusterError
 from tinynet.datasets import DatasetError
 
 if TYPE_CHECKING:
@@ -26,6 +27,8 @@ USAGE_ERROR = 2
 INTERRUPTED = 130
 
 DATASETS = ("auto", "mnist", "fashion-mnist", "digits", "csv")
+#: The largest seed: NumPy's legacy generators and scikit-learn take 32-bit seeds.
+MAX_SEED = 2**32 - 1
 QUICK_EPOCHS = 2
 
 
@@ -40,18 +43,19 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see --help)")
 
 
-def _int_at_least(minimum: int) -> Callable[[str], int]:
-    """An argparse ``type`` that accepts integers >= ``minimum``."""
+def _int_at_least(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse ``type`` that accepts integers >= ``minimum`` (and <= ``maximum``)."""
+    allowed = f">= {minimum}" if maximum is None else f"from {minimum} to {maximum}"
 
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(
-                f"expected an integer >= {minimum}, got {text!r}"
+                f"expected an integer {allowed}, got {text!r}"
             ) from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+        if value < minimum or (maximum is not None and value > maximum):
+            raise argparse.ArgumentTypeError(f"must be {allowed}, got {value}")
         return value
 
     return parse
@@ -73,6 +77,13 @@ def _existing(kind: str) -> Callable[[str], Path]:
         return path
 
     return parse
+
+
+def _folder(text: str) -> Path:
+    """An argparse ``type`` for a folder name: not empty (``""`` would mean the current folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a folder name, got an empty string")
+    return Path(text)
 
 
 def _examples(command: str, epochs: int) -> str:
@@ -148,15 +159,30 @@ examples:
     )
     parser.add_argument(
         "--seed",
-        type=_int_at_least(0),
+        type=_int_at_least(0, MAX_SEED),
         default=42,
         metavar="N",
         help="seeds the train/validation split, the initial weights, dropout and shuffling "
         "(default 42, the studies' split seed)",
     )
+    parser.add_argument(
+        "--seeds",
+        nargs="+",
+        type=_int_at_least(0, MAX_SEED),
+        metavar="N",
+        help="replicates: one number N trains every model with N seeds, --seed, --seed + 1, "
+        "...; several numbers are the seeds themselves (they must include --seed). The seed "
+        "drives the initial weights, dropout and shuffling; the split stays --seed's "
+        "(default: --seed only)",
+    )
+    parser.add_argument(
+        "--resplit",
+        action="store_true",
+        help="with --seeds: each seed also draws its own train/validation split",
+    )
     parser.add_argument("--models", nargs="+", metavar="NAME", help=study.models_help())
     parser.add_argument(
-        "--out", type=Path, metavar="OUT", help=f"output folder (default results/{experiment}/)"
+        "--out", type=_folder, metavar="OUT", help=f"output folder (default results/{experiment}/)"
     )
     parser.add_argument(
         "--quick",
@@ -171,6 +197,13 @@ examples:
         default=1,
         help="train this many models at once, in separate processes with one BLAS/Numba "
         "thread each (default 1: one model at a time, all threads)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="train on the Dask cluster whose scheduler is at ADDRESS, e.g. "
+        "tcp://10.0.0.5:8786 (needs pip install -e '.[cluster]'; see docs/cluster.md); "
+        "this process alone writes OUT",
     )
     parser.add_argument(
         "--fresh",
@@ -218,7 +251,40 @@ def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> a
         args.epochs = QUICK_EPOCHS if args.quick else args.default_epochs
     if args.out is None:
         args.out = Path("results") / args.experiment
+    args.seeds = replicate_seeds(args.seeds, args.seed)
+    if args.scheduler is not None and args.jobs != 1:
+        raise UsageError("--jobs is for local runs; with --scheduler the cluster's workers decide")
     return args
+
+
+def replicate_seeds(seeds: Sequence[int] | None, seed: int) -> list[int]:
+    """The seeds ``--seeds`` asks for: ``[seed]`` if None, a count N as N seeds from ``seed``.
+
+    Raises
+    ------
+    UsageError
+        For a count of 0, seeds past :data:`MAX_SEED`, a repeated seed, or a list
+        without ``seed`` (the run's split seed, whose replicate fills the single-run
+        tables).
+    """
+    if seeds is None:
+        return [seed]
+    if len(seeds) == 1:
+        n = seeds[0]
+        if n < 1 or seed + n - 1 > MAX_SEED:
+            raise UsageError(
+                f"--seeds {n}: expected a number of seeds from 1 to {MAX_SEED - seed + 1} "
+                f"(seeds {seed}, {seed + 1}, ...), or a list of two or more seeds"
+            )
+        return list(range(seed, seed + n))
+    if len(set(seeds)) < len(seeds):
+        raise UsageError(f"--seeds {' '.join(map(str, seeds))}: a seed is repeated")
+    if seed not in seeds:
+        raise UsageError(
+            f"--seeds {' '.join(map(str, seeds))}: the list must include --seed ({seed}), "
+            "the seed of the split and of the single-run tables"
+        )
+    return sorted(seeds)
 
 
 def resolve_models(
@@ -289,7 +355,7 @@ def run_main(main: Callable[[], int]) -> int:
     """
     try:
         return main()
-    except (UsageError, DatasetError) as error:
+    except (UsageError, DatasetError, ClusterError) as error:
         print(f"error: {one_line(error)}", file=sys.stderr)
         return USAGE_ERROR
     except KeyboardInterrupt:

@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from experiments import data, metrics, plots, store, studies, zoo
+from experiments import data, metrics, plots, replicated, replicates, store, studies, zoo
 from experiments.cli import USAGE_ERROR, one_line
 from experiments.formatting import count, duration, image, pct, table
 from experiments.readme import copy_figure, replace_block
@@ -54,7 +54,8 @@ def make_figures(results: dict, samples: dict, out: Path) -> dict:
         Paths relative to ``out``: ``accuracy`` (list of ``(names, path)``), ``f1``,
         ``example`` (None without the first test image), ``mistakes`` (``(name, path)``
         for the most accurate model, None if it made no mistake), and per model name
-        ``curves`` and ``confusion``.
+        ``curves`` and ``confusion``, and ``replicates``, the figures across seeds
+        (:func:`experiments.replicated.draw`).
     """
     out = Path(out)
     folder = out / store.FIGURES
@@ -63,8 +64,8 @@ def make_figures(results: dict, samples: dict, out: Path) -> dict:
     models, class_names = results["models"], results["dataset"]["class_names"]
     names = study.model_order(results)
     data_label = "data: " + data.describe(results["dataset"], sizes=False)
-    figures: dict = {"accuracy": [], "f1": None, "example": None,
-                     "mistakes": None, "curves": {}, "confusion": {}}  # fmt: skip
+    figures: dict = {"accuracy": [], "f1": None, "example": None, "mistakes": None,
+                     "curves": {}, "confusion": {}, "replicates": {}}  # fmt: skip
 
     drawn = set()
 
@@ -88,6 +89,7 @@ def make_figures(results: dict, samples: dict, out: Path) -> dict:
         example = {n: models[n] for n in study.example_models(results)}
         plots.example_prediction(example, samples[0], class_names, out / figures["example"],
                                  data_label)  # fmt: skip
+    figures["replicates"] = replicated.draw(study, results, out, path)
     for name in names:
         figures["curves"][name] = path(f"curves_{name}")
         plots.training_curves(name, models[name], out / figures["curves"][name], data_label)
@@ -248,8 +250,12 @@ def _per_model(results: dict, name: str, figures: dict) -> str:
     return "\n\n".join(parts)
 
 
-def render(results: dict, figures: dict) -> str:
-    """The text of ``report.md`` for ``results``, with ``figures`` from :func:`make_figures`."""
+def render(results: dict, figures: dict, predictions: dict | None = None) -> str:
+    """The text of ``report.md`` for ``results``, with ``figures`` from :func:`make_figures`.
+
+    ``predictions`` (``predictions.npz``'s arrays) feed the paired tests of a run with
+    several seeds.
+    """
     study = study_of(results)
     sections = [_header(results)]
     names = study.model_order(results)
@@ -258,6 +264,7 @@ def render(results: dict, figures: dict) -> str:
     sections += [
         _models_table(results),
         _results_section(results),
+        *replicated.sections(study, results, figures["replicates"], predictions or {}),
         *study.decision_sections(results, figures),
         "## Accuracy per epoch\n\nSolid: training, dashed: validation, dotted: test accuracy "
         "after training.\n\n"
@@ -294,6 +301,12 @@ def readme_summary(results: dict, figures: dict, out: Path, readme: Path) -> str
     if note:
         parts.append(f"**{note}**")
     parts += [main_tables(results), *study.readme_lines(results)]
+    if replicated.has_replicates(results):
+        parts.append(
+            f"Across {count(len(replicates.seeds(results)), 'seed')}: mean ± standard deviation "
+            "[95% confidence interval of the mean]; the published run against the spread of "
+            "ours.\n\n" + replicated.summary_table(study, results)
+        )
     for which in study.readme_figures:
         if which == "f1":
             title, source = "F1 per class", figures["f1"]
@@ -325,7 +338,7 @@ def generate(out: Path, readme: Path | None = None) -> Path:
         raise ValueError(f"no {store.RESULTS} in {out}; run the study first")
     figures = make_figures(results, store.load_samples(out), out)
     path = out / store.REPORT
-    store.write_text(path, render(results, figures))
+    store.write_text(path, render(results, figures, store.load_predictions(out)))
     if readme is not None:
         summary = readme_summary(results, figures, out, Path(readme))
         replace_block(Path(readme), f"results:{results['experiment']}", summary)
@@ -344,8 +357,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--readme", type=Path, help="also paste the results table and "
                         "figures into this file's <!-- results:<experiment> --> block")  # fmt: skip
     args = parser.parse_args(argv)
+    if not args.folder.is_dir():
+        print(f"error: no folder {args.folder}; run the study first", file=sys.stderr)
+        return USAGE_ERROR
     try:
-        path = generate(args.folder, args.readme)
+        with store.lock(args.folder):  # not while a run (or another report) writes there
+            path = generate(args.folder, args.readme)
     except (ValueError, OSError) as error:  # also an unknown study (studies.get)
         print(f"error: {one_line(error)}", file=sys.stderr)
         return USAGE_ERROR

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from experiments import zoo
+from experiments import statistics, zoo
 
 WORSE_RULE = (
     "the worse two-layer model is the one with the lower minimum per-class F1 on the "
@@ -73,6 +73,60 @@ def worse_two_layer_model(models: dict[str, dict], class_names: list[str]) -> di
         "rule": WORSE_RULE,
         "reason": reason,
         "candidates": candidates,
+    }
+
+
+SEEDS_RULE = (
+    "with several seeds the rule is applied to each seed's models, and model 5 is built "
+    "on the two-layer model that was the worse one in the most seeds; a tie goes to the "
+    "choice of the run's own seed (--seed)"
+)
+
+
+def worse_across_seeds(
+    per_seed: dict[int, dict[str, dict]], class_names: list[str], own_seed: int
+) -> dict:
+    """Decide model 5 from several seeds (see :data:`SEEDS_RULE`).
+
+    Parameters
+    ----------
+    per_seed : dict
+        ``{seed: {name: result entry}}``, each holding both two-layer models;
+        must include ``own_seed``.
+    class_names : list of str
+    own_seed : int
+        The run's own seed: its decision breaks a tie, and its ``candidates`` and
+        ``reason`` are reported.
+
+    Returns
+    -------
+    dict
+        As :func:`worse_two_layer_model` for ``own_seed``, but with ``model`` and
+        ``dropout_model`` the most frequent choice, ``rule`` stating both rules, and
+        ``worse_by_seed`` (``{seed: worse model}``) and ``counts`` (``{model: seeds}``).
+        With one seed it is exactly :func:`worse_two_layer_model`.
+    """
+    decisions = {seed: worse_two_layer_model(models, class_names)
+                 for seed, models in per_seed.items()}  # fmt: skip
+    own = decisions[own_seed]
+    if len(decisions) == 1:
+        return own
+    worse_by_seed = {str(seed): d["model"] for seed, d in sorted(decisions.items())}
+    counts = statistics.count_choices(list(worse_by_seed.values()), zoo.TWO_LAYER_MODELS)
+    most = max(counts.values())
+    leaders = [name for name, n in counts.items() if n == most]
+    chosen = own["model"] if own["model"] in leaders else leaders[0]
+    tally = ", ".join(f"{name} in {n} of {len(decisions)} seeds" for name, n in counts.items())
+    return {
+        **own,
+        "model": chosen,
+        "dropout_model": zoo.dropout_variant(chosen),
+        "rule": f"{WORSE_RULE}; {SEEDS_RULE}",
+        "reason": f"the worse two-layer model was {tally}"
+        + (" (a tie, decided by seed " + str(own_seed) + ")" if len(leaders) > 1 else "")
+        + f"; with seed {own_seed}, {own['reason']}",
+        "worse_by_seed": worse_by_seed,
+        "counts": counts,
     }
 
 

@@ -3,23 +3,26 @@
 :func:`train_model` is the whole life of one model: build, fit, evaluate on the
 test set, compute the metrics, save the weights. It returns a JSON-able dict, the
 model's entry in ``results.json``. It runs either in the main process (``--jobs 1``,
-with a progress bar per epoch) or in a joblib worker process (``--jobs N``).
+with a progress bar per epoch), or in a worker (``--jobs N`` local processes, or a
+Dask cluster with ``--scheduler``) through :func:`experiments.cluster.run_tasks`.
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
-from joblib import Parallel, delayed, parallel_config
-from threadpoolctl import threadpool_limits
 
-from experiments import metrics, store, zoo
+from experiments import cluster, metrics, store, zoo
 from experiments.data import Data
 from experiments.store import MODELS
+from tinynet.files import atomic_write
 from tinynet.optimizers import Adam
 
 #: Training settings of both studies (study B's protocol, Keras' Adam defaults).
@@ -60,7 +63,14 @@ def model_config(name: str, data: Data, run_protocol: dict) -> dict:
     return json.loads(json.dumps(config))  # as it will read back from results.json
 
 
-def train_model(name: str, data: Data, run_protocol: dict, out: Path, verbose: int = 1) -> dict:
+def train_model(
+    name: str,
+    data: Data,
+    run_protocol: dict,
+    out: Path,
+    verbose: int = 1,
+    model_file: Path | None = None,
+) -> dict:
     """Build, train, evaluate and save zoo model ``name``; return its results entry.
 
     Parameters
@@ -70,11 +80,14 @@ def train_model(name: str, data: Data, run_protocol: dict, out: Path, verbose: i
     data : Data
         The run's arrays.
     run_protocol : dict
-        From :func:`protocol`.
+        From :func:`protocol`; its ``seed`` seeds the initial weights, dropout and
+        shuffling (a replicate's own seed, see :func:`replicate_protocol`).
     out : Path
-        The run's output folder; the weights go to ``out/models/<name>.npz``.
+        The run's output folder.
     verbose : int
         1 shows a progress bar per epoch, 0 nothing.
+    model_file : Path, optional
+        Where the weights go, relative to ``out`` (default ``models/<name>.npz``).
 
     Returns
     -------
@@ -87,7 +100,9 @@ def train_model(name: str, data: Data, run_protocol: dict, out: Path, verbose: i
         validation from the last epoch), ``metrics`` (see
         :func:`experiments.metrics.classification_metrics`), ``first_test``
         (``{"index": 0, "true", "probabilities"}``), ``mistakes`` (the most confident
-        misclassified test images), ``model_file`` and ``finished`` (UTC time).
+        misclassified test images), ``model_file``, ``finished`` (UTC time), and
+        ``predictions``, the predicted class of every test image (an int16 array, not
+        JSON: the caller stores it apart, see :func:`experiments.store.add_predictions`).
     """
     seed = run_protocol["seed"]
     model = zoo.build(name, data.input_shape, data.n_classes, seed)
@@ -108,8 +123,8 @@ def train_model(name: str, data: Data, run_protocol: dict, out: Path, verbose: i
     probabilities = model.predict(data.x_test)
     eval_time = time.perf_counter() - start
 
-    model_file = Path(MODELS) / f"{name}.npz"
-    (out / MODELS).mkdir(exist_ok=True)
+    model_file = Path(MODELS) / f"{name}.npz" if model_file is None else Path(model_file)
+    (out / model_file.parent).mkdir(exist_ok=True)
     model.save(out / model_file)
     return {
         "name": name,
@@ -133,43 +148,82 @@ def train_model(name: str, data: Data, run_protocol: dict, out: Path, verbose: i
         "mistakes": metrics.most_confident_mistakes(data.y_test, probabilities, MISTAKES_KEPT),
         "model_file": str(model_file),
         "finished": store.now(),
+        "predictions": probabilities.argmax(axis=1).astype(np.int16),
     }
 
 
-def _train_in_worker(name: str, data: Data, run_protocol: dict, out: Path) -> dict:
-    """:func:`train_model` in a joblib worker: one BLAS thread, no progress bar."""
-    with threadpool_limits(limits=1):
-        return train_model(name, data, run_protocol, out, verbose=0)
+def replicate_protocol(run_protocol: dict, seed: int) -> dict:
+    """The protocol of one replicate: the run's, with ``seed`` for weights, dropout, shuffling."""
+    return {**run_protocol, "seed": seed}
+
+
+@dataclass(frozen=True)
+class Task:
+    """One model to train: zoo ``name`` with ``run_protocol`` (from :func:`replicate_protocol`),
+    on the data split with ``split_seed``, its weights to ``model_file`` (relative to the run
+    folder)."""
+
+    name: str
+    run_protocol: dict
+    model_file: Path
+    split_seed: int
+
+    def __str__(self) -> str:
+        return f"{self.name} (seed {self.run_protocol['seed']})"
+
+
+def _train_elsewhere(task: Task, datasets: dict[int, Data]) -> dict:
+    """:func:`train_model` in a worker (local or on a cluster), without the run folder.
+
+    The worker may not see the run folder (another machine), and only the calling
+    process writes there: the weights are saved to a temporary folder and returned,
+    as bytes, under ``weights``.
+    """
+    with tempfile.TemporaryDirectory(prefix="tinynet-task-") as folder:
+        entry = train_model(task.name, datasets[task.split_seed], task.run_protocol,
+                            Path(folder), verbose=0, model_file=task.model_file)  # fmt: skip
+        entry["weights"] = (Path(folder) / task.model_file).read_bytes()
+    return entry
 
 
 def train_models(
-    names: list[str],
-    data: Data,
-    run_protocol: dict,
+    tasks: list[Task],
+    datasets: dict[int, Data],
     out: Path,
     jobs: int = 1,
+    scheduler: str | None = None,
 ) -> Iterator[dict]:
-    """Train ``names`` and yield each result entry as soon as its model is done.
+    """Train ``tasks`` and yield each result entry as soon as its model is done.
 
-    With ``jobs > 1`` the models train in ``jobs`` worker processes (joblib's loky
-    backend), each limited to one BLAS and one Numba thread; entries then arrive in
-    the order the models finish. The caller should save each entry as it arrives,
-    so that stopping the run loses only the models still in training.
+    ``datasets`` holds the data of each task's ``split_seed``. With ``jobs=1`` and no
+    scheduler the models train here, one after the other, with a progress bar. With
+    ``jobs > 1`` they train in ``jobs`` local worker processes, with ``scheduler`` on
+    a Dask cluster (:func:`experiments.cluster.run_tasks`, one BLAS thread per task);
+    entries then arrive in the order the models finish, and their weights come back
+    with them and are written here, by this process. The caller should save each entry
+    as it arrives, so that stopping the run loses only the models still in training.
     """
-    if jobs == 1 or len(names) == 1:
-        for i, name in enumerate(names, 1):
-            print(f"[{i}/{len(names)}] training {name}")
-            yield train_model(name, data, run_protocol, out, verbose=1)
+    if jobs == 1 and scheduler is None:
+        for i, task in enumerate(tasks, 1):
+            print(f"[{i}/{len(tasks)}] training {task}")
+            yield train_model(task.name, datasets[task.split_seed], task.run_protocol, out,
+                              verbose=1, model_file=task.model_file)  # fmt: skip
         return
-    jobs = min(jobs, len(names))
-    print(f"training {len(names)} models in {jobs} processes: {', '.join(names)}")
-    # inner_max_num_threads=1 sets OMP/OPENBLAS/MKL/NUMBA_NUM_THREADS=1 in the workers
-    # before they import anything.
-    with parallel_config(backend="loky", inner_max_num_threads=1):
-        parallel = Parallel(n_jobs=jobs, return_as="generator_unordered")
-        yield from parallel(
-            delayed(_train_in_worker)(name, data, run_protocol, out) for name in names
-        )
+    where = f"on the Dask cluster at {scheduler}" if scheduler else f"in {jobs} processes"
+    print(f"training {len(tasks)} models {where}: {', '.join(map(str, tasks))}")
+    finished = cluster.run_tasks(
+        _train_elsewhere, [(task,) for task in tasks], {"datasets": datasets},
+        jobs=jobs, scheduler=scheduler,
+    )  # fmt: skip
+    for index, entry in finished:
+        weights, path = entry.pop("weights"), out / tasks[index].model_file
+        path.parent.mkdir(exist_ok=True)
+        atomic_write(path, partial(_write_bytes, weights))
+        yield entry
+
+
+def _write_bytes(data: bytes, handle) -> None:
+    handle.write(data)
 
 
 def library_versions() -> dict:

@@ -23,6 +23,7 @@ reports reads a ``results`` dict and nothing else.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -166,4 +167,24 @@ class Study:
     def readme_lines(self, results: dict) -> list[str]:
         """Paragraphs the README summary adds after the tables (the study's decisions)."""
         return []
+
+    # --- replicates (several seeds) -------------------------------------------------
+
+    #: The pairs of models the write-up ranks against each other, ``(a, b)``: the
+    #: report tests ``a - b`` across seeds and on the same test images.
+    compared_pairs: tuple[tuple[str, str], ...] = ()
+
+    def published_accuracy(self, name: str) -> float | None:
+        """The published test accuracy of model ``name`` as a fraction, None if none."""
+        return None
+
+    def factorial_cells(self, results: dict) -> tuple[tuple[str, str], dict] | None:
+        """For a factorial study, ``((factor A, factor B), {(a, b): model name})``."""
+        return None
+
+
+def percent(text: str) -> float | None:
+    """``"97.4%"`` as 0.974; None for anything else (e.g. ``"~92.7% (val)"``, ``""``)."""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)%", text.strip())
+    return float(match.group(1)) / 100 if match else None
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from experiments import selection, zoo
+from experiments import replicates, selection, zoo
 from experiments.cli import UsageError
 from experiments.formatting import duration, pct, table
-from experiments.studies.base import MODELS_HELP, Study
+from experiments.studies.base import MODELS_HELP, Study, percent
 
 if TYPE_CHECKING:
     from experiments.runner import Run
@@ -42,6 +42,17 @@ PUBLISHED: dict[int, dict[str, str]] = {
         "train_accuracy": "99.9%", "test_accuracy": "97.7%", "f1": "0.98",
         "precision": "98%", "recall": "98%"},
 }  # fmt: skip
+
+
+def _by_seed(decision: dict) -> str:
+    """The worse two-layer model of each seed, when model 5 was decided from several."""
+    if "worse_by_seed" not in decision:
+        return ""
+    rows = [[seed, worse] for seed, worse in decision["worse_by_seed"].items()]
+    return (
+        "\n\nThe table above is for the run's own seed (--seed); the worse model in each "
+        "seed:\n\n" + table(["seed", "worse two-layer model"], rows)
+    )
 
 
 class CrossedDesign(Study):
@@ -100,10 +111,14 @@ with --data-path. The study and its numbers: docs/studies/crossed_design.md."""
         run.train(base)
         if DROPOUT not in names:
             return
-        decision = selection.worse_two_layer_model(run.models, run.data.info["class_names"])
+        per_seed = {seed: {name: run.runs(name)[seed] for name in zoo.TWO_LAYER_MODELS}
+                    for seed in run.seeds}  # fmt: skip
+        decision = selection.worse_across_seeds(
+            per_seed, run.data.info["class_names"], run.protocol["seed"]
+        )
         for variant in zoo.CROSSED_DROPOUT:  # a variant from an earlier decision is stale
             if variant != decision["dropout_model"]:
-                run.models.pop(variant, None)
+                replicates.forget(run.results, variant)
         run.results["selection"]["dropout"] = decision
         run.save()
         print(f"model 5 is {decision['dropout_model']}: {decision['reason']}")
@@ -181,7 +196,16 @@ with --data-path. The study and its numbers: docs/studies/crossed_design.md."""
             f"**{decision['dropout_model']}**: {decision['model']} with Dropout({rate:g}) after "
             f"each hidden layer. (In the published study the worse one was model 4, 2x300.)\n\n"
             + table(["two-layer model", "lowest per-class F1", "class", "test accuracy"], rows)
+            + _by_seed(decision)
         )]  # fmt: skip
+
+    def published_accuracy(self, name: str) -> float | None:
+        return percent(self.published[self.number(name)]["test_accuracy"])
+
+    def factorial_cells(self, results: dict) -> tuple[tuple[str, str], dict]:
+        """Depth (hidden layers) x width (units per layer): the four base models."""
+        cells = {(int(name[0]), int(name[2:])): name for name in zoo.CROSSED_DESIGN}
+        return ("depth", "width"), cells
 
     def observations(self) -> str:
         return (

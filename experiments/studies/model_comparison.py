@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from experiments import selection, zoo
 from experiments.formatting import duration, image, pct, published, table
-from experiments.studies.base import Study
+from experiments.studies.base import Study, percent
 
 if TYPE_CHECKING:
     from experiments.runner import Run
@@ -57,6 +57,13 @@ study and its numbers: docs/studies/model_comparison.md."""
     published = PUBLISHED
     accuracy_groups = (("nn",), ("dnn", "dnnd"), ("cnn", "dcnn"))
     readme_figures = (2, "f1")
+
+    #: Each model against the one before it in the write-up's order, the steps it ranks.
+    compared_pairs = (("nn", "lm"), ("dnn", "nn"), ("dnnd", "dnn"), ("cnn", "dnnd"),
+                      ("dcnn", "cnn"))  # fmt: skip
+
+    def published_accuracy(self, name: str) -> float | None:
+        return percent(self.published[name]["test_accuracy"])  # lm's is on validation: None
 
     def run(self, run: Run, names: Sequence[str]) -> None:
         """Train ``names``, then rank every trained model."""
