@@ -269,9 +269,18 @@ def _call(what: str, function: Callable, *args):
             f"{what} is not written yet ({exc or 'NotImplementedError'})"
         ) from exc
     except Exception as exc:
-        frames = traceback.extract_tb(exc.__traceback__)
-        where = f" at {Path(frames[-1].filename).name} line {frames[-1].lineno}" if frames else ""
-        raise StudentCodeError(f"{what} raised {type(exc).__name__}{where}: {exc}") from exc
+        raise StudentCodeError(f"{what} raised {type(exc).__name__}{_where(exc)}: {exc}") from exc
+
+
+def _where(exc: BaseException) -> str:
+    """`` at my_layers.py line 12`` (or ``in a notebook cell, line 12``): where it raised."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return ""
+    name, line = Path(frames[-1].filename).name, frames[-1].lineno
+    if "ipykernel" in frames[-1].filename:
+        return f" in a notebook cell, line {line}"
+    return f" at {name} line {line}"
 
 
 def _as_array(what: str, value, shape: tuple[int, ...]) -> tuple[np.ndarray | None, str | None]:
