@@ -37,7 +37,7 @@ PathLike = str | os.PathLike[str]
 Arrays = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 SPLIT_SEED = 42  # random_state of the fixed train/test splits of the digits and of a CSV
 DIGITS_TEST_SIZE = 360  # the 1,797 digits: 1,437 train / 360 test, stratified
-CSV_TEST_FRACTION = 0.2  # a CSV without a test file: 80 % / 20 %, stratified
+CSV_TEST_FRACTION = 0.2  # a CSV without a test file: 80 % / 20 % (the source says so)
 DATASET_NAMES = ("mnist", "fashion-mnist", "digits", "auto", "csv")
 _ALIASES = {"fashion": "fashion-mnist", "fashionmnist": "fashion-mnist"}
 
@@ -71,45 +71,33 @@ def _load_idx_dataset(name: str, data_dir: PathLike | None) -> Dataset:
                    spec.class_names, spec.image_shape, description)
 
 
-def _split(name: str, images: np.ndarray, labels: np.ndarray, test_size: float,
-           source: str) -> Dataset:
-    """A :class:`Dataset` of a stratified train/test split with ``random_state=SPLIT_SEED``."""
-    from sklearn.model_selection import train_test_split  # imported late: sklearn is slow
+def _digits_dataset(name: str, source: str, train: tuple[np.ndarray, np.ndarray],
+                    test: tuple[np.ndarray, np.ndarray] | float) -> Dataset:
+    """A :class:`Dataset` of digit classes (at least ten) from ``train`` and ``test`` arrays,
+    or from ``train`` split stratified with ``SPLIT_SEED``, ``test`` a test size."""
+    if not isinstance(test, tuple):
+        from sklearn.model_selection import train_test_split  # imported late: sklearn is slow
 
-    try:
-        x_train, x_test, y_train, y_test = train_test_split(
-            images, labels, test_size=test_size, random_state=SPLIT_SEED, stratify=labels)
-    except ValueError as exc:
-        raise DatasetError(f"{source}: too few lines to split {test_size:.0%} off as a test set "
-                           f"with every class in both parts ({exc}). Add data or pass "
-                           "test_path.") from exc
-    classes = tuple(map(str, range(max(10, int(labels.max()) + 1))))
-    return Dataset(name, x_train, y_train, x_test, y_test, classes, images.shape[1:], source)
-
-
-def _csv_dataset(path: PathLike, test_path: PathLike | None) -> Dataset:
-    images, labels = formats.read_kaggle_csv(path)
-    if test_path is None:
-        return _split("csv", images, labels, CSV_TEST_FRACTION, f"{path} (stratified "
-                      f"{1 - CSV_TEST_FRACTION:.0%}/{CSV_TEST_FRACTION:.0%} split)")
-    x_test, y_test = formats.read_kaggle_csv(test_path)
-    if x_test.shape[1:] != images.shape[1:]:
-        raise DatasetError(f"{test_path}: images are {x_test.shape[1]}x{x_test.shape[2]}, but "
-                           f"those in {path} are {images.shape[1]}x{images.shape[2]}.")
-    classes = tuple(map(str, range(max(10, int(max(labels.max(), y_test.max())) + 1))))
-    return Dataset("csv", images, labels, x_test, y_test, classes, images.shape[1:],
-                   f"{path} (train), {test_path} (test)")
+        try:
+            x_train, x_test, y_train, y_test = train_test_split(
+                *train, test_size=test, random_state=SPLIT_SEED, stratify=train[1])
+        except ValueError as exc:
+            raise DatasetError(f"{source}: too few lines to split {test:.0%} off as a test set "
+                               f"with every class in both parts ({exc}). Add data or pass "
+                               "test_path.") from exc
+        train, test = (x_train, y_train), (x_test, y_test)
+    classes = tuple(map(str, range(max(10, int(max(train[1].max(), test[1].max())) + 1))))
+    return Dataset(name, *train, *test, classes, train[0].shape[1:], source)
 
 
 def load_mnist(data_dir: PathLike | None = None) -> Arrays:
     """Load MNIST like ``keras.datasets.mnist.load_data()``: uint8 images ``(60000, 28, 28)``
     and ``(10000, 28, 28)``, int64 labels 0..9, as ``(x_train, y_train), (x_test, y_test)``.
 
-    ``data_dir`` holds the four IDX files (``train-images-idx3-ubyte.gz`` ..., gzip or not),
-    or an ``mnist`` sub-directory does; then it is the only place looked at. Without it:
-    ``$TINYNET_DATA_DIR``, the cache, a download. Raises :class:`DatasetNotFoundError`
-    listing every place looked at, or :class:`DatasetError` for a damaged file; never
-    falls back to other data.
+    ``data_dir`` (holding the four IDX files, gzip or not, or an ``mnist`` sub-directory that
+    does) is then the only place looked at; else ``$TINYNET_DATA_DIR``, the cache, a download.
+    Raises :class:`DatasetNotFoundError` listing every place looked at, or
+    :class:`DatasetError` for a damaged file; never falls back to other data.
     """
     dataset = load_dataset("mnist", data_dir)
     return dataset.train, dataset.test
@@ -164,13 +152,17 @@ def load_dataset(name: str = "auto", data_dir: PathLike | None = None, *,
 
         bunch = sklearn_digits()
         images = np.rint(bunch.images * (255.0 / 16.0)).astype(np.uint8)  # 0..16 -> 0..255
-        return _split("digits", images, bunch.target.astype(np.int64), DIGITS_TEST_SIZE,
-                      "scikit-learn bundled digits")
-    if key == "csv" and path is None and data_dir is None:
+        return _digits_dataset("digits", "scikit-learn bundled digits",
+                               (images, bunch.target.astype(np.int64)), DIGITS_TEST_SIZE)
+    if key == "csv" and (path := path if path is not None else data_dir) is None:
         raise DatasetError("load_dataset('csv') needs path= (or data_dir=): Kaggle's Digit "
                            "Recognizer train.csv, or the directory holding it.")
-    if key == "csv":
-        return _csv_dataset(path if path is not None else data_dir, test_path)
+    if key == "csv" and test_path is None:
+        return _digits_dataset("csv", f"{path} (stratified 80%/20% split)",
+                               formats.read_kaggle_csv(path), CSV_TEST_FRACTION)
+    if key == "csv":  # a test set of other image sizes is refused by Dataset
+        return _digits_dataset("csv", f"{path} (train), {test_path} (test)",
+                               formats.read_kaggle_csv(path), formats.read_kaggle_csv(test_path))
     if key != "auto":
         raise DatasetError(f"unknown dataset {name!r}; choose one of {', '.join(DATASET_NAMES)}.")
     try:
