@@ -184,12 +184,11 @@ def read_kaggle_csv(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarra
         raise DatasetError(f"{path}: the header is there but there are no data lines.")
     try:
         table = np.loadtxt(lines[1:], delimiter=",", dtype=np.int64, ndmin=2)
+        if table.shape[1] != len(columns):
+            raise ValueError(f"{table.shape[1]} values per line")
     except (ValueError, OverflowError) as exc:
         raise DatasetError(f"{path}, {_first_bad_line(columns, lines, str(exc))}. Fix or "
                            "remove the line.") from exc
-    if table.shape[1] != len(columns):
-        raise DatasetError(f"{path}: the lines have {table.shape[1]} values, but the header has "
-                           f"{len(columns)} columns.")
     label = columns.index("label")
     if (bad := np.argwhere((table < 0) | (table > 255))).size:
         row, column = bad[0]
