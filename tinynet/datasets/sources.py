@@ -138,29 +138,22 @@ def verify(spec: DatasetSpec, known: KnownFile, path: Path, data: bytes, strict:
     return False
 
 
-def _files_in(spec: DatasetSpec, directory: Path) -> dict[str, Path]:
-    """The dataset's files in ``directory``, role -> path (maybe fewer than four)."""
+def _look_in(spec: DatasetSpec, directory: Path) -> tuple[dict[str, Path], str]:
+    """The dataset's files in ``directory`` (role -> path, maybe fewer than four) and, for the
+    list of places looked at, why it does not hold the whole set."""
     try:
         entries = set(os.listdir(directory))
-    except (FileNotFoundError, NotADirectoryError):
-        return {}
+    except (FileNotFoundError, NotADirectoryError) as exc:
+        return {}, "does not exist" if isinstance(exc, FileNotFoundError) else "is not a directory"
     except OSError as exc:  # no permission, a symbolic link loop, an I/O error
         raise DatasetError(f"{directory}: cannot read the directory ({exc.strerror or exc}). "
                            "Check the path and its permissions.") from exc
     found = {known.role: [directory / n for n in known.candidate_names if n in entries]
              for known in spec.files}
-    return {role: paths[0] for role, paths in found.items() if paths and paths[0].is_file()}
-
-
-def _absent(spec: DatasetSpec, directory: Path, found: dict[str, Path]) -> str:
-    """Why ``directory`` does not hold the whole set, for the list of places looked at."""
+    found = {role: paths[0] for role, paths in found.items() if paths and paths[0].is_file()}
     if found:
-        return "missing " + ", ".join(k.filename for k in spec.files if k.role not in found)
-    if not directory.exists():
-        return "does not exist"
-    if not directory.is_dir():
-        return "is not a directory"
-    return "has none of the files" if any(directory.iterdir()) else "is empty"
+        return found, "missing " + ", ".join(k.filename for k in spec.files if k.role not in found)
+    return found, "has none of the files" if entries else "is empty"
 
 
 def locate(spec: DatasetSpec, data_dir: str | os.PathLike[str] | None = None,
@@ -181,23 +174,23 @@ def locate(spec: DatasetSpec, data_dir: str | os.PathLike[str] | None = None,
     label, base = ("data_dir", data_dir) if data_dir is not None else (DATA_DIR_ENV, env)
     base = Path(base).expanduser() if base else None
     for directory in [base / spec.name, base] if base else []:
-        found = _files_in(spec, directory)
+        found, absent = _look_in(spec, directory)
         if len(found) == len(spec.files):
             return found, str(directory), False
         if found:  # mixing files from two places would be silently wrong
             raise DatasetError(
                 f"{directory}: incomplete {spec.title} set: found "
                 f"{', '.join(p.name for p in found.values())} but not "
-                f"{_absent(spec, directory, found).removeprefix('missing ')}. Put all four "
+                f"{absent.removeprefix('missing ')}. Put all four "
                 "files in this directory (gzip-compressed or not), or remove the partial set.")
-        places.append(f"{label} {directory}: {_absent(spec, directory, found)}")
+        places.append(f"{label} {directory}: {absent}")
     if data_dir is not None:
         raise _not_found(spec, places, f"{spec.title} not found in data_dir {base}.", True)
     cache = cache_dir(spec.name)
-    found = _files_in(spec, cache)
+    found, absent = _look_in(spec, cache)
     if len(found) == len(spec.files):
         return found, f"cache: {cache}", True
-    places.append(f"cache {cache}: {_absent(spec, cache, found)}")
+    places.append(f"cache {cache}: {absent}")
     offline = os.environ.get(OFFLINE_ENV, "").strip()
     if offline.lower() in {"1", "true", "yes", "on"}:
         places.append(f"download: skipped because {OFFLINE_ENV}={offline}")
@@ -205,7 +198,7 @@ def locate(spec: DatasetSpec, data_dir: str | os.PathLike[str] | None = None,
     used = _download([k for k in spec.files if k.role not in found], spec, cache, places)
     if not used:
         raise _not_found(spec, places, f"{spec.title} not found, and the download failed.")
-    return _files_in(spec, cache), f"download: {', '.join(used)} -> {cache}", True
+    return _look_in(spec, cache)[0], f"download: {', '.join(used)} -> {cache}", True
 
 
 def _not_found(spec: DatasetSpec, places: list[str], headline: str,
