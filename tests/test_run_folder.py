@@ -170,12 +170,16 @@ NOISE = np.random.default_rng(0).bytes(300)
 
 @pytest.mark.parametrize(
     "content",
-    [NOISE, b"PK\x03\x04" + NOISE, "an .npz with other arrays", "images of the wrong type"],
-    ids=["random bytes", "a broken zip archive", "other arrays", "float images"],
-)
+    [NOISE, b"PK\x03\x04" + NOISE, "an .npy array", "an .npz with other arrays",
+     "images of the wrong type"],
+    ids=["random bytes", "a broken zip archive", "an array", "other arrays", "float images"],
+)  # fmt: skip
 def test_a_foreign_samples_file_is_an_error_naming_it(run_copy, capsys, content):
     path = run_copy / store.SAMPLES
-    if content == "an .npz with other arrays":
+    if content == "an .npy array":
+        with path.open("wb") as handle:
+            np.save(handle, np.zeros(3))
+    elif content == "an .npz with other arrays":
         np.savez(path, weights=np.zeros(3))
     elif content == "images of the wrong type":
         np.savez(path, index=np.arange(2), images=np.zeros((2, 8, 8)))
