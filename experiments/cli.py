@@ -26,6 +26,8 @@ USAGE_ERROR = 2
 INTERRUPTED = 130
 
 DATASETS = ("auto", "mnist", "fashion-mnist", "digits", "csv")
+#: The largest seed: NumPy's legacy generators and scikit-learn take 32-bit seeds.
+MAX_SEED = 2**32 - 1
 QUICK_EPOCHS = 2
 
 
@@ -40,18 +42,19 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see --help)")
 
 
-def _int_at_least(minimum: int) -> Callable[[str], int]:
-    """An argparse ``type`` that accepts integers >= ``minimum``."""
+def _int_at_least(minimum: int, maximum: int | None = None) -> Callable[[str], int]:
+    """An argparse ``type`` that accepts integers >= ``minimum`` (and <= ``maximum``)."""
+    allowed = f">= {minimum}" if maximum is None else f"from {minimum} to {maximum}"
 
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(
-                f"expected an integer >= {minimum}, got {text!r}"
+                f"expected an integer {allowed}, got {text!r}"
             ) from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {value}")
+        if value < minimum or (maximum is not None and value > maximum):
+            raise argparse.ArgumentTypeError(f"must be {allowed}, got {value}")
         return value
 
     return parse
@@ -73,6 +76,13 @@ def _existing(kind: str) -> Callable[[str], Path]:
         return path
 
     return parse
+
+
+def _folder(text: str) -> Path:
+    """An argparse ``type`` for a folder name: not empty (``""`` would mean the current folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a folder name, got an empty string")
+    return Path(text)
 
 
 def _examples(command: str, epochs: int) -> str:
@@ -148,7 +158,7 @@ examples:
     )
     parser.add_argument(
         "--seed",
-        type=_int_at_least(0),
+        type=_int_at_least(0, MAX_SEED),
         default=42,
         metavar="N",
         help="seeds the train/validation split, the initial weights, dropout and shuffling "
@@ -156,7 +166,7 @@ examples:
     )
     parser.add_argument("--models", nargs="+", metavar="NAME", help=study.models_help())
     parser.add_argument(
-        "--out", type=Path, metavar="OUT", help=f"output folder (default results/{experiment}/)"
+        "--out", type=_folder, metavar="OUT", help=f"output folder (default results/{experiment}/)"
     )
     parser.add_argument(
         "--quick",

@@ -344,8 +344,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--readme", type=Path, help="also paste the results table and "
                         "figures into this file's <!-- results:<experiment> --> block")  # fmt: skip
     args = parser.parse_args(argv)
+    if not args.folder.is_dir():
+        print(f"error: no folder {args.folder}; run the study first", file=sys.stderr)
+        return USAGE_ERROR
     try:
-        path = generate(args.folder, args.readme)
+        with store.lock(args.folder):  # not while a run (or another report) writes there
+            path = generate(args.folder, args.readme)
     except (ValueError, OSError) as error:  # also an unknown study (studies.get)
         print(f"error: {one_line(error)}", file=sys.stderr)
         return USAGE_ERROR

@@ -1,6 +1,8 @@
 """What both studies' commands do around training: set up, resume, record, report.
 
-A :class:`Run` owns the output folder and ``results.json``. It loads the data once,
+A :class:`Run` owns the output folder and ``results.json``: it holds the folder's
+lock from start to end (a second run on the same ``--out`` stops at once), removes
+what killed runs left behind, and checks the files it resumes from. It loads the data once,
 reuses the models already trained with the same configuration, records each new
 model the moment it finishes (``results.json`` and ``samples.npz``, atomically),
 and at the end writes the report and prints the summary table, whose last lines say
@@ -11,13 +13,16 @@ from __future__ import annotations
 
 import argparse
 import shlex
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from experiments import cli, data, report, store, studies, training
 from experiments.cli import UsageError, prepare_out_dir
 from experiments.formatting import count
 from experiments.studies import Study
+
+T = TypeVar("T")
 
 
 def _differences(old: dict, new: dict, prefix: str = "") -> list[str]:
@@ -32,6 +37,14 @@ def _differences(old: dict, new: dict, prefix: str = "") -> list[str]:
     return found
 
 
+def _usage(read: Callable[[Path], T], out: Path) -> T:
+    """``read(out)``, its ``ValueError`` (a file or folder the user can fix) as a UsageError."""
+    try:
+        return read(out)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
 class Run:
     """One invocation of a study's command.
 
@@ -43,8 +56,9 @@ class Run:
     Raises
     ------
     UsageError
-        If ``--out`` cannot be written, or holds results of another experiment or
-        another protocol (without ``--fresh``).
+        If ``--out`` cannot be written, is in use by another process, or holds
+        results of another experiment or another protocol (without ``--fresh``), or
+        files that are not what a run writes.
     tinynet.datasets.DatasetError
         If the dataset cannot be loaded.
     """
@@ -53,6 +67,8 @@ class Run:
         self.experiment = args.experiment
         self.study = studies.get(args.experiment)
         self.out = prepare_out_dir(Path(args.out))
+        self._lock = _usage(store.lock, self.out)  # released by finish(), or when the process ends
+        store.remove_temporaries(self.out)
         self.jobs = args.jobs
         self.data = data.load(
             args.dataset, args.data_dir, args.seed, args.quick, data_path=args.data_path
@@ -74,10 +90,8 @@ class Run:
 
     def _resume(self) -> dict:
         """The results already in ``--out``, if they fit this run; else fresh ones."""
-        try:
-            results = store.load_results(self.out)
-        except ValueError as error:
-            raise UsageError(str(error)) from None
+        results = _usage(store.load_results, self.out)
+        _usage(store.load_samples, self.out)  # checked now, not after the first model trains
         if results is None:
             return {
                 "format_version": store.FORMAT_VERSION,
@@ -122,8 +136,11 @@ class Run:
         for name in names:
             if self.done(name):
                 print(f"skipping {name}: already in {store.RESULTS} with the same configuration")
-            else:
-                pending.append(name)
+                continue
+            entry = self.models.get(name)
+            if entry is not None and (problem := store.model_file_problem(self.out, entry)):
+                print(f"retraining {name}: {problem}")
+            pending.append(name)
         for entry in training.train_models(
             pending, self.data, self.protocol, self.out, self.jobs
         ):
@@ -140,13 +157,16 @@ class Run:
         )
 
     def finish(self) -> int:
-        """Save, write the report, print the summary; return exit status 0.
+        """Save, write the report, print the summary, free ``--out``; return exit status 0.
 
         The summary ends with the data the run used and, if it is not the study's,
         one line saying so, why, and how to get the study's data.
         """
-        self.save()
-        path = report.generate(self.out)
+        try:
+            self.save()
+            path = report.generate(self.out)
+        finally:
+            self._lock.release()
         print(f"\n{report.main_tables(self.results)}\n\nreport: {path}")
         print(f"data: {data.describe(self.data.info)}")
         note = self.study.data_note(self.data.info)

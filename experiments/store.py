@@ -7,10 +7,21 @@ An output folder holds::
     models/<name>.npz the trained weights, tinynet's save format
     figures/*.png     the figures, regenerated from results.json + samples.npz
     report.md         the report, likewise
+    .lock, .lock.pid  held by the process using the folder, and its process id
 
 Atomic writing = write a temporary file in the same folder, then ``os.replace``
 it over the target: a reader (or a run killed with ``kill -9``) sees the old file
-or the new one, never half of one.
+or the new one, never half of one. A process killed while writing leaves its
+temporary file (``.<name>.<random>.tmp``); the next run removes it.
+
+One process at a time uses a folder: a run (or a report) holds the folder's lock
+(:func:`lock`) from start to end, so results.json has a single writer and its copy
+in memory, read under the lock, is never stale. The lock is the operating system's
+(``filelock``): it ends with the process, however it ends, so a killed run's lock
+is simply taken by the next one.
+
+Every read is checked (:mod:`experiments.schema`): a file that is not what the
+commands expect is a ``ValueError`` naming the file and the field.
 
 ``samples.npz`` exists so the report never needs the dataset: it holds, for the
 test images the figures show (the first one, and each model's most confident
@@ -21,18 +32,25 @@ mistakes), ``index`` (position in the run's test set, int64 ``(K,)``) and
 from __future__ import annotations
 
 import json
+import os
+import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+from filelock import FileLock, Timeout
 
-from tinynet.files import atomic_write
+from experiments import schema
+from tinynet import Sequential
+from tinynet.files import TMP_SUFFIX, atomic_write
 
 RESULTS = "results.json"
 SAMPLES = "samples.npz"
 MODELS = "models"
 FIGURES = "figures"
 REPORT = "report.md"
+LOCK = ".lock"
+LOCK_PID = ".lock.pid"
 #: Version of the results.json layout.
 FORMAT_VERSION = 1
 
@@ -59,13 +77,17 @@ def load_results(out: Path) -> dict | None:
         return None
     try:
         results = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
         raise ValueError(f"{path} is not a readable results file: {error}") from None
     if not isinstance(results, dict) or results.get("format_version") != FORMAT_VERSION:
         raise ValueError(
             f"{path} is not a results file of format version {FORMAT_VERSION}; "
             "use --fresh to start over"
         )
+    try:
+        schema.check_results(results, path)
+    except ValueError as error:
+        raise ValueError(f"{error}; fix it, or use --fresh to start over") from None
     return results
 
 
@@ -74,23 +96,55 @@ def save_results(out: Path, results: dict) -> None:
     write_text(Path(out) / RESULTS, json.dumps(results, indent=1) + "\n")
 
 
+def model_file_problem(out: Path, entry: dict) -> str | None:
+    """Why the weights a results entry points to cannot be reused, or None if they can.
+
+    They must be a file inside ``out`` (``model_file`` is relative to it) that
+    ``Sequential.load`` reads.
+    """
+    out = Path(out).resolve()
+    try:
+        path = (out / entry["model_file"]).resolve()
+        if not path.is_relative_to(out):
+            return f"its model_file {entry['model_file']!r} is outside {out}"
+        Sequential.load(path)
+    except ValueError as error:  # Sequential.load's, or a path with a NUL character
+        return str(error)
+    return None
+
+
 def is_done(results: dict, name: str, config: dict, out: Path) -> bool:
-    """True if model ``name`` was trained with exactly ``config`` and its weights exist."""
+    """True if model ``name`` was trained with exactly ``config`` and its weights load."""
     entry = results["models"].get(name)
     return (
         entry is not None
-        and entry.get("config") == config
-        and (Path(out) / entry["model_file"]).is_file()
+        and entry["config"] == config
+        and model_file_problem(out, entry) is None
     )
 
 
 def load_samples(out: Path) -> dict[int, np.ndarray]:
-    """The images in ``out/samples.npz``, by test-set index (empty if there is no file)."""
+    """The images in ``out/samples.npz``, by test-set index (empty if there is no file).
+
+    Raises
+    ------
+    ValueError
+        If the file is not a samples file (see :func:`experiments.schema.check_samples`).
+    """
     path = Path(out) / SAMPLES
     if not path.is_file():
         return {}
-    with np.load(path, allow_pickle=False) as archive:
-        return dict(zip(archive["index"].tolist(), archive["images"], strict=True))
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            index, images = archive["index"], archive["images"]
+    except (OSError, ValueError, KeyError, EOFError, TypeError, zipfile.BadZipFile):
+        # np.load's own message on a foreign file suggests allow_pickle: not an option here
+        raise ValueError(
+            f"{path} is not a samples file (an .npz archive of 'index' and 'images'); "
+            "use --fresh to start over"
+        ) from None
+    schema.check_samples(index, images, path)
+    return dict(zip(index.tolist(), images, strict=True))
 
 
 def add_samples(out: Path, indices: list[int], test_images: np.ndarray) -> None:
@@ -105,6 +159,14 @@ def add_samples(out: Path, indices: list[int], test_images: np.ndarray) -> None:
     )
 
 
+def remove_temporaries(out: Path) -> None:
+    """Delete the temporary files that killed processes left in ``out`` (hold the lock)."""
+    out = Path(out)
+    for folder in (out, out / MODELS, out / FIGURES):
+        for path in folder.glob(f".*{TMP_SUFFIX}"):
+            path.unlink(missing_ok=True)
+
+
 def clear(out: Path) -> None:
     """Delete what a previous run wrote in ``out`` (for ``--fresh``); nothing else."""
     out = Path(out)
@@ -113,3 +175,34 @@ def clear(out: Path) -> None:
     for folder, pattern in ((out / MODELS, "*.npz"), (out / FIGURES, "*.png")):
         for path in folder.glob(pattern):
             path.unlink()
+    remove_temporaries(out)
+
+
+def lock(out: Path) -> FileLock:
+    """Take the folder ``out`` for this process, or fail at once if another has it.
+
+    Returns
+    -------
+    filelock.FileLock
+        Held until released (``with lock(out): ...``, or ``.release()``) or until
+        the process ends.
+
+    Raises
+    ------
+    ValueError
+        ``<out> is in use by process N``: another live process holds the lock.
+    """
+    out = Path(out)
+    folder_lock = FileLock(out / LOCK, blocking=False)
+    try:
+        folder_lock.acquire()
+    except Timeout:
+        try:
+            owner = f"process {int((out / LOCK_PID).read_text())}"
+        except (OSError, ValueError):
+            owner = "another process"
+        raise ValueError(
+            f"{out} is in use by {owner}; wait for it to finish, or choose another folder"
+        ) from None
+    write_text(out / LOCK_PID, f"{os.getpid()}\n")
+    return folder_lock
