@@ -189,18 +189,19 @@ def col2im(
     return _col2im_into(cols, kernel_h, kernel_w, stride, pad_top, pad_left, out_h, out_w, out)
 
 
-def maxpool_forward(x, pool_h, pool_w, stride, out_h, out_w):
-    """Numba version of :func:`tinynet.kernels.reference.maxpool_forward`."""
-    shape = (x.shape[0], out_h, out_w, x.shape[3])
+def maxpool2d_forward(x, pool, stride):
+    """Numba version of :func:`tinynet.kernels.reference.maxpool2d_forward`."""
+    n, h, w, c = x.shape
+    shape = (n, (h - pool) // stride + 1, (w - pool) // stride + 1, c)
     out = np.empty(shape, dtype=x.dtype)
     argmax = np.empty(shape, dtype=np.int32)
-    return _maxpool_forward_into(x, pool_h, pool_w, stride, out, argmax)
+    return _maxpool_forward_into(x, pool, pool, stride, out, argmax)
 
 
-def maxpool_backward(grad_output, argmax, input_shape, pool_h, pool_w, stride):
-    """Numba version of :func:`tinynet.kernels.reference.maxpool_backward`."""
+def maxpool2d_backward(grad_output, argmax, input_shape, pool, stride):
+    """Numba version of :func:`tinynet.kernels.reference.maxpool2d_backward`."""
     grad_input = np.empty(input_shape, dtype=grad_output.dtype)
-    return _maxpool_backward_into(grad_output, argmax, pool_w, stride, grad_input)
+    return _maxpool_backward_into(grad_output, argmax, pool, stride, grad_input)
 
 
 def relu_forward(x):
@@ -227,3 +228,95 @@ def adam_update(param, grad, m, v, alpha, beta_1, beta_2, epsilon):
     update = _adam_update_parallel if param.size >= PARALLEL_SIZE else _adam_update_serial
     update(param.reshape(-1), grad.reshape(-1), m.reshape(-1), v.reshape(-1),
            alpha, beta_1, beta_2, epsilon)  # fmt: skip
+
+
+# --- convolutions: im2col and col2im one chunk of the batch at a time -------------------
+
+#: Bytes of patch matrix per chunk: small enough to stay in the L2/L3 caches between
+#: im2col writing it and the GEMM reading it, big enough for BLAS to run at full speed.
+CHUNK_BYTES = 4 << 20
+
+_workspaces: dict[tuple, np.ndarray] = {}
+
+
+def workspace(name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
+    """A scratch array kept between calls (one per name, shape and dtype), contents undefined."""
+    key = (name, shape, np.dtype(dtype))
+    buffer = _workspaces.get(key)
+    if buffer is None:
+        buffer = _workspaces[key] = np.empty(shape, dtype=dtype)
+    return buffer
+
+
+def _chunks(n: int, geometry, patch_size: int, itemsize: int):
+    """Slices of the batch whose patch matrices fit in CHUNK_BYTES (at least one image)."""
+    rows_per_image = geometry.out_h * geometry.out_w
+    per_chunk = max(1, CHUNK_BYTES // (rows_per_image * patch_size * itemsize))
+    return [slice(start, min(start + per_chunk, n)) for start in range(0, n, per_chunk)], (
+        per_chunk * rows_per_image
+    )
+
+
+def _patches(x, geometry, chunk, patch_size, chunk_rows):
+    """im2col of the images ``x[chunk]`` into the reused patch workspace."""
+    rows = (chunk.stop - chunk.start) * geometry.out_h * geometry.out_w
+    cols = workspace("cols", (chunk_rows, patch_size), x.dtype)[:rows]
+    return _im2col_into(x[chunk], *geometry, cols)
+
+
+def conv2d_forward(x, weights, bias, geometry):
+    """Numba version of :func:`tinynet.kernels.reference.conv2d_forward`, chunk by chunk."""
+    n, filters = x.shape[0], weights.shape[-1]
+    patch_size = weights.size // filters
+    y = np.empty((n, geometry.out_h, geometry.out_w, filters), dtype=x.dtype)
+    chunks, chunk_rows = _chunks(n, geometry, patch_size, x.itemsize)
+    for chunk in chunks:
+        cols = _patches(x, geometry, chunk, patch_size, chunk_rows)
+        y_chunk = y[chunk].reshape(-1, filters)
+        np.matmul(cols, weights.reshape(-1, filters), out=y_chunk)
+        y_chunk += bias
+    return y
+
+
+def conv2d_backward_weights(x, grad_output, geometry):
+    """Numba version of :func:`tinynet.kernels.reference.conv2d_backward_weights`."""
+    n, filters = x.shape[0], grad_output.shape[-1]
+    patch_size = geometry.kernel_h * geometry.kernel_w * x.shape[-1]
+    grad_weights = np.zeros((patch_size, filters), dtype=x.dtype)
+    partial = np.empty_like(grad_weights)
+    chunks, chunk_rows = _chunks(n, geometry, patch_size, x.itemsize)
+    for chunk in chunks:
+        cols = _patches(x, geometry, chunk, patch_size, chunk_rows)
+        np.matmul(cols.T, grad_output[chunk].reshape(-1, filters), out=partial)
+        grad_weights += partial
+    grad_bias = grad_output.reshape(-1, filters).sum(axis=0)
+    weight_shape = (geometry.kernel_h, geometry.kernel_w, x.shape[-1], filters)
+    return grad_weights.reshape(weight_shape), grad_bias
+
+
+def conv2d_backward_data(grad_output, weights, geometry, input_shape):
+    """Numba version of :func:`tinynet.kernels.reference.conv2d_backward_data`."""
+    filters = weights.shape[-1]
+    patch_size = weights.size // filters
+    grad_input = np.empty(input_shape, dtype=grad_output.dtype)
+    chunks, chunk_rows = _chunks(input_shape[0], geometry, patch_size, grad_output.itemsize)
+    for chunk in chunks:
+        rows = (chunk.stop - chunk.start) * geometry.out_h * geometry.out_w
+        grad_cols = workspace("grad_cols", (chunk_rows, patch_size), grad_output.dtype)[:rows]
+        g = grad_output[chunk].reshape(-1, filters)
+        np.matmul(g, weights.reshape(-1, filters).T, out=grad_cols)
+        _col2im_into(grad_cols, *geometry, grad_input[chunk])
+    return grad_input
+
+
+# --- the names the benchmark command used before the kernels above existed ------------
+
+
+def maxpool_forward(x, pool_h, pool_w, stride, out_h, out_w):
+    """:func:`maxpool2d_forward` for square windows (``pool_h == pool_w``)."""
+    return maxpool2d_forward(x, pool_h, stride)
+
+
+def maxpool_backward(grad_output, argmax, input_shape, pool_h, pool_w, stride):
+    """:func:`maxpool2d_backward` for square windows (``pool_h == pool_w``)."""
+    return maxpool2d_backward(grad_output, argmax, input_shape, pool_h, stride)
