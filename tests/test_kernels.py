@@ -21,6 +21,9 @@ CONV_CASES = [
     (2, 6, 5, 3, 1, 1, 1, "valid"),
 ]
 DTYPES = [np.float32, np.float64]
+#: Agreement of kernels that add in another order than their reference (chunked GEMMs,
+#: direct loops): tight in float64, float32 rounding of sums of a few hundred terms.
+TOLERANCE = {np.float64: 1e-12, np.float32: 2e-5}
 
 
 def conv_args(h, w, kh, kw, stride, padding):
@@ -41,11 +44,6 @@ def test_im2col_and_col2im_agree(rng, dtype, n, h, w, c, kh, kw, stride, padding
     # Same additions in the same order: equal to the last bit.
     np.testing.assert_array_equal(numba_kernels.col2im(grad_cols, x.shape, *args), expected)
     assert expected.dtype == dtype and expected.shape == x.shape
-
-
-#: Agreement of kernels whose sums run in another order than the reference's (chunked GEMMs):
-#: tight in float64, within float32 rounding of sums of a few hundred terms in float32.
-TOLERANCE = {np.float64: 1e-12, np.float32: 2e-5}
 
 
 @pytest.mark.parametrize("chunk_bytes", [1, 1 << 30], ids=["image-by-image", "one-chunk"])

@@ -21,6 +21,8 @@ import numba
 import numpy as np
 from numba import njit, prange
 
+from tinynet.kernels import reference
+
 if "NUMBA_THREADING_LAYER" not in os.environ:
     numba.config.THREADING_LAYER = "workqueue"
 
@@ -95,19 +97,79 @@ def _maxpool_forward_into(x, pool_h, pool_w, stride, out, argmax):
 
 
 @njit(parallel=True, cache=True)
-def _maxpool_backward_into(grad_output, argmax, pool_w, stride, grad_input):
+def _maxpool_backward_into(grad_output, argmax, pool, stride, grad_input):
     n, out_h, out_w, c = grad_output.shape
+    h, w = grad_input.shape[1:3]
     for b in prange(n):
-        grad_input[b] = 0
+        if stride != pool:  # overlapping windows: a pixel may win several, so add up
+            grad_input[b] = 0
+            for oh in range(out_h):
+                for ow in range(out_w):
+                    for ch in range(c):
+                        k = argmax[b, oh, ow, ch]
+                        y, x = oh * stride + k // pool, ow * stride + k % pool
+                        grad_input[b, y, x, ch] += grad_output[b, oh, ow, ch]
+            continue
+        # Windows tile the image: every pixel is written once, its gradient or 0.
+        for y in range(out_h * pool, h):
+            grad_input[b, y] = 0
         for oh in range(out_h):
             for ow in range(out_w):
-                grad, winner = grad_output[b, oh, ow], argmax[b, oh, ow]
-                for ch in range(c):
-                    k = winner[ch]
-                    grad_input[b, oh * stride + k // pool_w, ow * stride + k % pool_w, ch] += grad[
-                        ch
-                    ]
+                for k in range(pool * pool):
+                    y, x = oh * pool + k // pool, ow * pool + k % pool
+                    for ch in range(c):
+                        won = argmax[b, oh, ow, ch] == k
+                        grad_input[b, y, x, ch] = grad_output[b, oh, ow, ch] if won else 0
+            for x in range(out_w * pool, w):
+                for di in range(pool):
+                    grad_input[b, oh * pool + di, x] = 0
     return grad_input
+
+
+@njit(parallel=True, cache=True)
+def _conv2d_one_channel_into(x, weights, bias, geometry, y):
+    # Direct loop for C == 1: im2col would write KH*KW numbers per pixel for a GEMM too
+    # thin to be anything but memory-bound. weights: (KH*KW, F).
+    kernel_h, kernel_w, stride, pad_top, pad_left, out_h, out_w = geometry
+    n, h, w, _ = x.shape
+    filters = y.shape[3]
+    for b in prange(n):
+        for oh in range(out_h):
+            for ow in range(out_w):
+                for f in range(filters):
+                    y[b, oh, ow, f] = 0
+                for i in range(kernel_h):
+                    row = oh * stride + i - pad_top
+                    for j in range(kernel_w):
+                        col = ow * stride + j - pad_left
+                        if 0 <= row < h and 0 <= col < w:
+                            value = x[b, row, col, 0]
+                            for f in range(filters):
+                                y[b, oh, ow, f] += value * weights[i * kernel_w + j, f]
+                for f in range(filters):
+                    y[b, oh, ow, f] += bias[f]
+    return y
+
+
+@njit(parallel=True, cache=True)
+def _conv2d_one_channel_weights(x, grad_output, geometry, per_image):
+    # dL/dW for C == 1, one partial sum per image (each thread owns its images).
+    kernel_h, kernel_w, stride, pad_top, pad_left, out_h, out_w = geometry
+    n, h, w, _ = x.shape
+    filters = grad_output.shape[3]
+    for b in prange(n):
+        per_image[b] = 0
+        for oh in range(out_h):
+            for ow in range(out_w):
+                for i in range(kernel_h):
+                    row = oh * stride + i - pad_top
+                    for j in range(kernel_w):
+                        col = ow * stride + j - pad_left
+                        if 0 <= row < h and 0 <= col < w:
+                            value, tap = x[b, row, col, 0], i * kernel_w + j
+                            for f in range(filters):
+                                per_image[b, tap, f] += value * grad_output[b, oh, ow, f]
+    return per_image
 
 
 # Element-wise kernels, each in two versions around one inlined body: starting
@@ -175,6 +237,10 @@ def _adam_update_parallel(param, grad, m, v, alpha, beta_1, beta_2, epsilon):
 def im2col(x, kernel_h, kernel_w, stride, pad_top, pad_left, out_h, out_w, out=None):
     """Numba version of :func:`tinynet.kernels.reference.im2col`."""
     n, _, _, c = x.shape
+    if c == 1:
+        # One channel: each patch entry is a single number, and NumPy's strided copies
+        # (one per kernel tap, as in the reference) beat a loop over 9-number rows.
+        return reference.im2col(x, kernel_h, kernel_w, stride, pad_top, pad_left, out_h, out_w, out)
     if out is None:
         out = np.empty((n * out_h * out_w, kernel_h * kernel_w * c), dtype=x.dtype)
     return _im2col_into(x, kernel_h, kernel_w, stride, pad_top, pad_left, out_h, out_w, out)
@@ -201,6 +267,7 @@ def maxpool2d_forward(x, pool, stride):
 def maxpool2d_backward(grad_output, argmax, input_shape, pool, stride):
     """Numba version of :func:`tinynet.kernels.reference.maxpool2d_backward`."""
     grad_input = np.empty(input_shape, dtype=grad_output.dtype)
+    grad_output = np.ascontiguousarray(grad_output)
     return _maxpool_backward_into(grad_output, argmax, pool, stride, grad_input)
 
 
@@ -261,14 +328,20 @@ def _patches(x, geometry, chunk, patch_size, chunk_rows):
     """im2col of the images ``x[chunk]`` into the reused patch workspace."""
     rows = (chunk.stop - chunk.start) * geometry.out_h * geometry.out_w
     cols = workspace("cols", (chunk_rows, patch_size), x.dtype)[:rows]
-    return _im2col_into(x[chunk], *geometry, cols)
+    return _im2col_into(np.ascontiguousarray(x[chunk]), *geometry, cols)
 
 
 def conv2d_forward(x, weights, bias, geometry):
-    """Numba version of :func:`tinynet.kernels.reference.conv2d_forward`, chunk by chunk."""
+    """Numba version of :func:`tinynet.kernels.reference.conv2d_forward`, chunk by chunk.
+
+    One-channel input (a network's first layer on grey images) takes a direct loop instead.
+    """
     n, filters = x.shape[0], weights.shape[-1]
     patch_size = weights.size // filters
     y = np.empty((n, geometry.out_h, geometry.out_w, filters), dtype=x.dtype)
+    if x.shape[-1] == 1:
+        x, weights = np.ascontiguousarray(x), weights.reshape(-1, filters)
+        return _conv2d_one_channel_into(x, weights, bias, tuple(geometry), y)
     chunks, chunk_rows = _chunks(n, geometry, patch_size, x.itemsize)
     for chunk in chunks:
         cols = _patches(x, geometry, chunk, patch_size, chunk_rows)
@@ -282,6 +355,13 @@ def conv2d_backward_weights(x, grad_output, geometry):
     """Numba version of :func:`tinynet.kernels.reference.conv2d_backward_weights`."""
     n, filters = x.shape[0], grad_output.shape[-1]
     patch_size = geometry.kernel_h * geometry.kernel_w * x.shape[-1]
+    weight_shape = (geometry.kernel_h, geometry.kernel_w, x.shape[-1], filters)
+    grad_bias = grad_output.reshape(-1, filters).sum(axis=0)
+    if x.shape[-1] == 1:
+        per_image = np.empty((n, patch_size, filters), dtype=x.dtype)
+        x, grad_output = np.ascontiguousarray(x), np.ascontiguousarray(grad_output)
+        per_image = _conv2d_one_channel_weights(x, grad_output, tuple(geometry), per_image)
+        return per_image.sum(axis=0).reshape(weight_shape), grad_bias
     grad_weights = np.zeros((patch_size, filters), dtype=x.dtype)
     partial = np.empty_like(grad_weights)
     chunks, chunk_rows = _chunks(n, geometry, patch_size, x.itemsize)
@@ -289,8 +369,6 @@ def conv2d_backward_weights(x, grad_output, geometry):
         cols = _patches(x, geometry, chunk, patch_size, chunk_rows)
         np.matmul(cols.T, grad_output[chunk].reshape(-1, filters), out=partial)
         grad_weights += partial
-    grad_bias = grad_output.reshape(-1, filters).sum(axis=0)
-    weight_shape = (geometry.kernel_h, geometry.kernel_w, x.shape[-1], filters)
     return grad_weights.reshape(weight_shape), grad_bias
 
 
