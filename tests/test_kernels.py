@@ -46,13 +46,17 @@ def test_im2col_and_col2im_agree(rng, dtype, n, h, w, c, kh, kw, stride, padding
     assert expected.dtype == dtype and expected.shape == x.shape
 
 
-@pytest.mark.parametrize("chunk_bytes", [1, 1 << 30], ids=["image-by-image", "one-chunk"])
+@pytest.mark.parametrize(
+    "chunk_bytes, workers", [(1, 2), (1, 1), (1 << 30, 2)],
+    ids=["image-by-image-2-threads", "image-by-image-1-thread", "one-chunk"],
+)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n, h, w, c, kh, kw, stride, padding", CONV_CASES)
 def test_conv2d_kernels_agree(
-    rng, monkeypatch, chunk_bytes, dtype, n, h, w, c, kh, kw, stride, padding
+    rng, monkeypatch, chunk_bytes, workers, dtype, n, h, w, c, kh, kw, stride, padding
 ):
     monkeypatch.setattr(numba_kernels, "CHUNK_BYTES", chunk_bytes)
+    monkeypatch.setattr(numba_kernels, "WORKERS", workers)
     geometry = reference.ConvGeometry(*conv_args(h, w, kh, kw, stride, padding))
     x = rng.standard_normal((n, h, w, c)).astype(dtype)
     weights = rng.standard_normal((kh, kw, c, 3)).astype(dtype)
@@ -74,6 +78,19 @@ def test_conv2d_kernels_agree(
     for got, expected in pairs:
         assert got.dtype == expected.dtype == dtype and got.shape == expected.shape
         np.testing.assert_allclose(got, expected, rtol=TOLERANCE[dtype], atol=TOLERANCE[dtype])
+
+
+def test_conv2d_weight_gradient_is_the_same_bits_every_time(rng, monkeypatch):
+    """Chunks run in threads, but their partial sums are added in one fixed order."""
+    monkeypatch.setattr(numba_kernels, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(numba_kernels, "WORKERS", 2)
+    geometry = reference.ConvGeometry(*conv_args(12, 12, 3, 3, 1, "same"))
+    x = rng.standard_normal((16, 12, 12, 8)).astype(np.float32)
+    grad = rng.standard_normal((16, 12, 12, 5)).astype(np.float32)
+    first = numba_kernels.conv2d_backward_weights(x, grad, geometry)[0]
+    for _ in range(5):
+        again = numba_kernels.conv2d_backward_weights(x, grad, geometry)[0]
+        np.testing.assert_array_equal(again, first)
 
 
 def test_im2col_of_a_strided_view(rng):
