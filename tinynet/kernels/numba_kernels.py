@@ -313,13 +313,14 @@ def adam_update(param, grad, m, v, alpha, beta_1, beta_2, epsilon):
 #: matrix for dcnn's 64->64 layer, measured), and never the whole batch's (memory).
 CHUNK_BYTES = 4 << 20
 
-#: Threads that share the chunks: Numba's thread count (1 under ``--jobs``).
-WORKERS = numba.config.NUMBA_NUM_THREADS
+#: Threads that share the chunks; None: Numba's thread count at the time of the call
+#: (``numba.get_num_threads()``, 1 in the experiments' ``--jobs`` workers).
+WORKERS: int | None = None
 
 _im2col_serial = njit(cache=True, nogil=True)(_im2col_into.py_func)
 _col2im_serial = njit(cache=True, nogil=True)(_col2im_into.py_func)
 _workspaces: dict[tuple, np.ndarray] = {}
-_pool: dict[str, object] = {}
+_pool: dict = {}  # thread pools by size, and the BLAS thread controller
 
 
 def workspace(name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
@@ -337,13 +338,15 @@ def _map_chunks(work, n: int, geometry, patch_size: int, itemsize: int) -> list:
     per_chunk = max(1, CHUNK_BYTES // (rows_per_image * patch_size * itemsize))
     chunks = [slice(start, min(start + per_chunk, n)) for start in range(0, n, per_chunk)]
     rows = per_chunk * rows_per_image
-    if WORKERS == 1 or len(chunks) == 1:
+    workers = WORKERS or numba.get_num_threads()
+    if workers == 1 or len(chunks) == 1:
         return [work(chunk, rows) for chunk in chunks]
-    if not _pool:
-        _pool["threads"] = ThreadPoolExecutor(WORKERS, thread_name_prefix="tinynet-conv")
+    if workers not in _pool:
+        _pool[workers] = ThreadPoolExecutor(workers, thread_name_prefix="tinynet-conv")
+    if "blas" not in _pool:
         _pool["blas"] = ThreadpoolController()
     with _pool["blas"].limit(limits=1, user_api="blas"):
-        return list(_pool["threads"].map(lambda chunk: work(chunk, rows), chunks))
+        return list(_pool[workers].map(lambda chunk: work(chunk, rows), chunks))
 
 
 def _patches(x, geometry, chunk, patch_size, chunk_rows):
