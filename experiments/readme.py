@@ -12,7 +12,7 @@ marker is accepted the first time) and rewrites the file atomically. The command
 call it with ``--readme README.md``:
 
     python -m experiments.report results/crossed_design --readme README.md
-    python -m experiments.benchmark --readme README.md
+    python -m bench --readme README.md
 """
 
 from __future__ import annotations

@@ -211,7 +211,7 @@ class Run:
         )
 
     def finish(self) -> int:
-        """Save, write the report, print the summary; return exit status 0.
+        """Save, write the report, print the summary, free ``--out``; return exit status 0.
 
         The summary ends with the data the run used and, if it is not the study's,
         one line saying so, why, and how to get the study's data.

@@ -150,7 +150,7 @@ def results_schema(n_classes: int | None = None, model_names: list[str] | None =
     })  # fmt: skip
     return record(
         {
-            "experiment": TEXT,  # a study's name: the report says which exist
+            "experiment": TEXT,
             "protocol": record({
                 "dataset": record({"name": TEXT, "quick": FLAG}),
                 "epochs": integer(1),
@@ -250,14 +250,6 @@ def _problem(error: ValidationError) -> str:
     return where + reprlib.repr(error.message)
 
 
-def _model_names(experiment: str) -> list[str] | None:
-    """The models study ``experiment`` may record, or None if there is no such study."""
-    try:
-        return list(studies.get(experiment).models)
-    except ValueError:  # an unknown study: the report names it (studies.get)
-        return None
-
-
 def check_results(results: object, path: Path) -> None:
     """Check that ``results`` (read from ``path``) holds what the commands read.
 
@@ -270,7 +262,12 @@ def check_results(results: object, path: Path) -> None:
     class_names = dataset.get("class_names") if isinstance(dataset, dict) else None
     n_classes = len(class_names) if isinstance(class_names, list) and class_names else None
     experiment = results.get("experiment") if isinstance(results, dict) else None
-    model_names = _model_names(experiment) if isinstance(experiment, str) else None
+    model_names = None
+    if isinstance(experiment, str):
+        try:
+            model_names = list(studies.get(experiment).models)
+        except ValueError as error:
+            raise ValueError(f"{path}: experiment: {error}") from None
     validator = _Validator(results_schema(n_classes, model_names))
     error = best_match(validator.iter_errors(results))
     if error is not None:

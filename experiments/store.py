@@ -142,7 +142,7 @@ def load_samples(out: Path) -> dict[int, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as archive:
             index, images = archive["index"], archive["images"]
-    except (OSError, ValueError, KeyError, EOFError, AttributeError, zipfile.BadZipFile):
+    except (OSError, ValueError, KeyError, EOFError, TypeError, zipfile.BadZipFile):
         # np.load's own message on a foreign file suggests allow_pickle: not an option here
         raise ValueError(
             f"{path} is not a samples file (an .npz archive of 'index' and 'images'); "

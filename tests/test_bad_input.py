@@ -124,7 +124,7 @@ def test_bad_layer_arguments():
         Dropout(1.0)
     with pytest.raises(ValueError, match="padding must be 'valid' or 'same'"):
         Conv2D(2, 3, padding="full")
-    with pytest.raises(ValueError, match="stride must be a positive integer"):
+    with pytest.raises(ValueError, match="stride must be an integer >= 1"):
         MaxPool2D(2, stride=0)
     with pytest.raises(ValueError, match="unknown initializer 'glorot'"):
         Dense(3, kernel_initializer="glorot")

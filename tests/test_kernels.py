@@ -21,6 +21,9 @@ CONV_CASES = [
     (2, 6, 5, 3, 1, 1, 1, "valid"),
 ]
 DTYPES = [np.float32, np.float64]
+#: Agreement of kernels that add in another order than their reference (chunked GEMMs,
+#: direct loops): tight in float64, float32 rounding of sums of a few hundred terms.
+TOLERANCE = {np.float64: 1e-12, np.float32: 2e-5}
 
 
 def conv_args(h, w, kh, kw, stride, padding):
@@ -41,6 +44,53 @@ def test_im2col_and_col2im_agree(rng, dtype, n, h, w, c, kh, kw, stride, padding
     # Same additions in the same order: equal to the last bit.
     np.testing.assert_array_equal(numba_kernels.col2im(grad_cols, x.shape, *args), expected)
     assert expected.dtype == dtype and expected.shape == x.shape
+
+
+@pytest.mark.parametrize(
+    "chunk_bytes, workers", [(1, 2), (1, 1), (1 << 30, 2)],
+    ids=["image-by-image-2-threads", "image-by-image-1-thread", "one-chunk"],
+)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n, h, w, c, kh, kw, stride, padding", CONV_CASES)
+def test_conv2d_kernels_agree(
+    rng, monkeypatch, chunk_bytes, workers, dtype, n, h, w, c, kh, kw, stride, padding
+):
+    monkeypatch.setattr(numba_kernels, "CHUNK_BYTES", chunk_bytes)
+    monkeypatch.setattr(numba_kernels, "WORKERS", workers)
+    geometry = reference.ConvGeometry(*conv_args(h, w, kh, kw, stride, padding))
+    x = rng.standard_normal((n, h, w, c)).astype(dtype)
+    weights = rng.standard_normal((kh, kw, c, 3)).astype(dtype)
+    bias = rng.standard_normal(3).astype(dtype)
+    y = reference.conv2d_forward(x, weights, bias, geometry)
+    grad = rng.standard_normal(y.shape).astype(dtype)
+    pairs = [
+        (numba_kernels.conv2d_forward(x, weights, bias, geometry), y),
+        *zip(
+            numba_kernels.conv2d_backward_weights(x, grad, geometry),
+            reference.conv2d_backward_weights(x, grad, geometry),
+            strict=True,
+        ),
+        (
+            numba_kernels.conv2d_backward_data(grad, weights, geometry, x.shape),
+            reference.conv2d_backward_data(grad, weights, geometry, x.shape),
+        ),
+    ]
+    for got, expected in pairs:
+        assert got.dtype == expected.dtype == dtype and got.shape == expected.shape
+        np.testing.assert_allclose(got, expected, rtol=TOLERANCE[dtype], atol=TOLERANCE[dtype])
+
+
+def test_conv2d_weight_gradient_is_the_same_bits_every_time(rng, monkeypatch):
+    """Chunks run in threads, but their partial sums are added in one fixed order."""
+    monkeypatch.setattr(numba_kernels, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(numba_kernels, "WORKERS", 2)
+    geometry = reference.ConvGeometry(*conv_args(12, 12, 3, 3, 1, "same"))
+    x = rng.standard_normal((16, 12, 12, 8)).astype(np.float32)
+    grad = rng.standard_normal((16, 12, 12, 5)).astype(np.float32)
+    first = numba_kernels.conv2d_backward_weights(x, grad, geometry)[0]
+    for _ in range(5):
+        again = numba_kernels.conv2d_backward_weights(x, grad, geometry)[0]
+        np.testing.assert_array_equal(again, first)
 
 
 def test_im2col_of_a_strided_view(rng):
@@ -75,18 +125,16 @@ def test_im2col_writes_into_a_given_buffer(rng):
     [((2, 28, 28, 64), 2, 2), ((3, 7, 5, 3), 2, 2), ((2, 9, 9, 2), 3, 2), ((1, 6, 6, 1), 3, 1)],
 )
 def test_maxpool_agrees(rng, dtype, shape, pool, stride):
-    out_h = (shape[1] - pool) // stride + 1
-    out_w = (shape[2] - pool) // stride + 1
     x = rng.standard_normal(shape).astype(dtype)
     x[0, :pool, :pool, 0] = 1.5  # a tie: the first maximum must win in both
-    out, argmax = reference.maxpool_forward(x, pool, pool, stride, out_h, out_w)
-    out_nb, argmax_nb = numba_kernels.maxpool_forward(x, pool, pool, stride, out_h, out_w)
+    out, argmax = reference.maxpool2d_forward(x, pool, stride)
+    out_nb, argmax_nb = numba_kernels.maxpool2d_forward(x, pool, stride)
     np.testing.assert_array_equal(out_nb, out)
     np.testing.assert_array_equal(argmax_nb, argmax)
     assert argmax[0, 0, 0, 0] == 0
     grad = rng.standard_normal(out.shape).astype(dtype)
-    expected = reference.maxpool_backward(grad, argmax, shape, pool, pool, stride)
-    got = numba_kernels.maxpool_backward(grad, argmax_nb, shape, pool, pool, stride)
+    expected = reference.maxpool2d_backward(grad, argmax, shape, pool, stride)
+    got = numba_kernels.maxpool2d_backward(grad, argmax_nb, shape, pool, stride)
     # Overlapping windows (stride < pool) may add the same pixel's shares in another order.
     np.testing.assert_allclose(got, expected, rtol=1e-6 if dtype == np.float32 else 1e-12)
     assert got.dtype == dtype
@@ -94,7 +142,7 @@ def test_maxpool_agrees(rng, dtype, shape, pool, stride):
 
 def test_maxpool_forward_reference_by_hand():
     x = np.array([[1, 5, 2, 0], [3, 4, 8, 8], [0, 0, 1, 1], [9, 0, 1, 1]], float)[None, :, :, None]
-    out, argmax = reference.maxpool_forward(x, 2, 2, 2, 2, 2)
+    out, argmax = reference.maxpool2d_forward(x, 2, 2)
     np.testing.assert_array_equal(out[0, :, :, 0], [[5, 8], [9, 1]])
     np.testing.assert_array_equal(argmax[0, :, :, 0], [[1, 2], [2, 0]])
 

@@ -311,5 +311,6 @@ def test_a_results_file_of_an_unknown_study_is_a_one_line_error(tmp_path, crosse
     write_run(tmp_path, crossed_results, with_samples=False)
     assert report.main([str(tmp_path)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("error: unknown study 'no_such_study'; the studies are: ")
+    assert err.startswith("error: ") and err.count("\n") == 1
+    assert "results.json: experiment: unknown study 'no_such_study'; the studies are: " in err
     assert "crossed_design, model_comparison" in err and err.count("\n") == 1

@@ -170,12 +170,16 @@ NOISE = np.random.default_rng(0).bytes(300)
 
 @pytest.mark.parametrize(
     "content",
-    [NOISE, b"PK\x03\x04" + NOISE, "an .npz with other arrays", "images of the wrong type"],
-    ids=["random bytes", "a broken zip archive", "other arrays", "float images"],
-)
+    [NOISE, b"PK\x03\x04" + NOISE, "an .npy array", "an .npz with other arrays",
+     "images of the wrong type"],
+    ids=["random bytes", "a broken zip archive", "an array", "other arrays", "float images"],
+)  # fmt: skip
 def test_a_foreign_samples_file_is_an_error_naming_it(run_copy, capsys, content):
     path = run_copy / store.SAMPLES
-    if content == "an .npz with other arrays":
+    if content == "an .npy array":
+        with path.open("wb") as handle:
+            np.save(handle, np.zeros(3))
+    elif content == "an .npz with other arrays":
         np.savez(path, weights=np.zeros(3))
     elif content == "images of the wrong type":
         np.savez(path, index=np.arange(2), images=np.zeros((2, 8, 8)))
@@ -333,3 +337,38 @@ def test_any_model_file_is_inside_and_loads_or_is_refused(finished_run, model_fi
         Sequential.load(inside)
     else:
         assert isinstance(problem, str) and problem
+
+
+#: Wrong values for the field-by-field test: one of each JSON type, and out-of-range numbers.
+WRONG_VALUES = [None, "x", -1, 1.5, [], {}, True]
+
+
+def test_every_field_deleted_or_of_the_wrong_type_is_refused_or_reported(
+    fuzz_folder, monkeypatch
+):
+    """Field by field (the text of the report only: the fuzz test above draws the figures)."""
+    from experiments import schema
+
+    out, base = fuzz_folder
+    for figure in ("accuracy_per_epoch", "f1_per_class", "example_prediction",
+                   "training_curves", "confusion_matrix", "mistakes"):  # fmt: skip
+        monkeypatch.setattr(plots, figure, lambda *args: True)
+    samples = store.load_samples(out)
+    fields = {}
+    for path in _paths(base):
+        fields.setdefault(tuple("*" if isinstance(key, int) else key for key in path), path)
+    for *parents, last in fields.values():
+        for value in ["delete", *WRONG_VALUES]:
+            results = json.loads(json.dumps(base))
+            container = results
+            for key in parents:
+                container = container[key]
+            if value == "delete":
+                del container[last]
+            else:
+                container[last] = value
+            try:
+                schema.check_results(results, out / store.RESULTS)
+            except ValueError:
+                continue
+            report.render(results, report.make_figures(results, samples, out))

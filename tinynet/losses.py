@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinynet.layers.activations import log_softmax
 from tinynet.validation import check_labels
 
 
@@ -27,21 +28,19 @@ class SoftmaxCrossEntropy:
         self._labels = None
 
     def forward(self, logits: np.ndarray, labels: np.ndarray) -> float:
-        """Mean cross-entropy of the batch; remembers what ``backward`` needs."""
+        """Mean cross-entropy of the batch, after checking the logits and labels."""
         logits = np.asarray(logits)
         if logits.ndim != 2:
             raise ValueError(
                 f"SoftmaxCrossEntropy: logits must be (batch, classes), got shape {logits.shape}"
             )
-        labels = check_labels(labels, logits.shape[0], logits.shape[1], "labels")
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        exp = np.exp(shifted)
-        sum_exp = exp.sum(axis=1, keepdims=True)
-        rows = np.arange(len(labels))
-        log_likelihood = shifted[rows, labels] - np.log(sum_exp[:, 0])
-        self._probs = exp / sum_exp
-        self._labels = labels
-        return float(-log_likelihood.mean())
+        return self._forward(logits, check_labels(labels, *logits.shape, "labels"))
+
+    def _forward(self, logits: np.ndarray, labels: np.ndarray) -> float:
+        """The math, for callers that checked ``labels`` already (``Sequential.fit``)."""
+        log_p = log_softmax(logits)
+        self._probs, self._labels = np.exp(log_p), labels
+        return float(-log_p[np.arange(len(labels)), labels].mean())
 
     def backward(self) -> np.ndarray:
         """Gradient of the last ``forward`` loss with respect to the logits."""
@@ -49,5 +48,4 @@ class SoftmaxCrossEntropy:
             raise ValueError("SoftmaxCrossEntropy: backward() called before forward()")
         grad = self._probs.copy()
         grad[np.arange(len(self._labels)), self._labels] -= 1
-        grad /= len(self._labels)
-        return grad
+        return grad / len(self._labels)

@@ -214,7 +214,7 @@ class Sequential:
                     batch = order[step * batch_size : (step + 1) * batch_size]
                     x_batch, y_batch = x[batch], y[batch]
                     logits = self.forward(x_batch, training=True)
-                    batch_loss = loss.forward(logits, y_batch)
+                    batch_loss = loss._forward(logits, y_batch)  # y was checked once, above
                     if math.isfinite(batch_loss):
                         self.backward(loss.backward(), grad_input=False)
                         optimizer.step(params, grads)

@@ -12,17 +12,14 @@ import math
 import numpy as np
 
 from tinynet import kernels
+from tinynet.validation import check_number
 
 
 class Optimizer:
     """Base class: checks the parameter lists and keeps the step count."""
 
     def __init__(self, learning_rate: float):
-        if not learning_rate > 0:
-            raise ValueError(
-                f"{type(self).__name__}: learning_rate must be > 0, got {learning_rate!r}"
-            )
-        self.learning_rate = float(learning_rate)
+        self.learning_rate = self._check("learning_rate", learning_rate, 0.0, math.inf, True)
         self.iterations = 0
         self._shapes = None
 
@@ -39,6 +36,13 @@ class Optimizer:
             )
         self.iterations += 1
         self._update(params, grads)
+
+    def _check(self, what, value, low, high, low_open=False, high_open=True) -> float:
+        """``value`` as a float, or a ValueError naming the hyper-parameter (finite, in range)."""
+        return check_number(
+            value, f"{type(self).__name__}: {what}", low, high, low_open=low_open,
+            high_open=high_open,
+        )
 
     def _create_state(self, params):
         pass
@@ -59,9 +63,8 @@ class SGD(Optimizer):
 
     def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False):
         super().__init__(learning_rate)
-        if not 0.0 <= momentum < 1.0:
-            raise ValueError(f"SGD: momentum must be in [0, 1), got {momentum!r}")
-        self.momentum, self.nesterov = float(momentum), bool(nesterov)
+        self.momentum = self._check("momentum", momentum, 0.0, 1.0)
+        self.nesterov = bool(nesterov)
 
     def _create_state(self, params):
         self._velocities = [np.zeros_like(p) for p in params]
@@ -97,7 +100,9 @@ class Adam(Optimizer):
         epsilon: float = 1e-7,
     ):
         super().__init__(learning_rate)
-        self.beta_1, self.beta_2, self.epsilon = float(beta_1), float(beta_2), float(epsilon)
+        self.beta_1 = self._check("beta_1", beta_1, 0.0, 1.0)
+        self.beta_2 = self._check("beta_2", beta_2, 0.0, 1.0)
+        self.epsilon = self._check("epsilon", epsilon, 0.0, math.inf, low_open=True)
 
     def _create_state(self, params):
         self._m = [np.zeros_like(p) for p in params]
@@ -110,5 +115,6 @@ class Adam(Optimizer):
         dtype = params[0].dtype if params else np.float64
         scalars = np.array([alpha, self.beta_1, self.beta_2, self.epsilon], dtype=dtype)
         for p, g, m, v in zip(params, grads, self._m, self._v, strict=True):
-            # The update above, element by element in one pass (kernels.reference.adam_update).
+            # m += (1 - beta_1) * (g - m);  v += (1 - beta_2) * (g*g - v)
+            # p -= alpha * m / (sqrt(v) + epsilon)      in one pass: kernels.adam_update
             kernels.adam_update(p, g, m, v, *scalars)

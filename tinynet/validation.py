@@ -29,6 +29,25 @@ def check_positive_int(value, what: str) -> int:
     return int(value)
 
 
+def check_number(value, what: str, low: float, high: float, *, low_open=False, high_open=False):
+    """Return ``value`` as a float if it is a finite real number in the given interval, else raise.
+
+    The interval is ``[low, high]``; ``low_open`` / ``high_open`` exclude an end, so that
+    ``check_number(beta, "beta_1", 0, 1, high_open=True)`` accepts ``[0, 1)``.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not np.isfinite(value):
+        raise ValueError(f"{what} must be a finite real number, got {value!r}")
+    too_low = value <= low if low_open else value < low
+    too_high = value >= high if high_open else value > high
+    if too_low or too_high:
+        if high == np.inf:
+            interval = f"{'>' if low_open else '>='} {low:g}"
+        else:
+            interval = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        raise ValueError(f"{what} must be {interval}, got {value!r}")
+    return float(value)
+
+
 def check_features(x, expected_shape: tuple[int, ...], dtype: np.dtype, what: str = "x"):
     """Check a batch of inputs once, at the door of ``fit``/``evaluate``/``predict``.
 

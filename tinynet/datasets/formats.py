@@ -1,18 +1,11 @@
 """The two file formats: IDX (MNIST, Fashion-MNIST) and Kaggle's Digit Recognizer CSV.
 
-An IDX file is a header, then the raw values::
-
-    bytes 0-3    magic number: 2051 for images, 2049 for labels (0x00 0x00, type 0x08 =
-                 unsigned byte, number of dimensions: 3 or 1)
-    4*d bytes    the size of each dimension (count, rows, cols), big-endian 32-bit
-    the rest     the values, one byte each, row by row
-
-It is valid only if its size is exactly header + count * rows * cols bytes: anything else
-is a truncated file or a wrong header, refused rather than returned half-filled. Either
-format may be gzip-compressed, recognised by its content (``1f 8b``), not by its name.
-
-The CSV has a header ``label,pixel0,...,pixel783`` (or ``pixel1..pixel784``, as Kaggle's
-Fashion-MNIST), then one image per line: the label, then the pixels 0..255 row by row.
+An IDX file is a 4-byte magic number (2051 images, 2049 labels: ``00 00 08 03`` / ``00 00 08
+01``, unsigned bytes in 3 or 1 dimensions), the size of each dimension (count, rows, cols) as
+big-endian 32-bit integers, then the values, one byte each, row by row. It is valid only if
+its size is exactly that: a truncated file or a wrong header is refused, never returned half
+filled. The CSV has a header ``label,pixel0,...,pixel783`` (or ``pixel1..pixel784``), then
+one image per line. Either may be gzip-compressed, recognised by its content (``1f 8b``).
 """
 
 from __future__ import annotations
@@ -66,10 +59,8 @@ def parse_idx(data: bytes, name: str = "<bytes>", kind: Kind | None = None) -> n
     """Parse an IDX file's content (gzip-compressed or not) into a writable uint8 array,
     ``(count, rows, cols)`` for images or ``(count,)`` for labels.
 
-    ``name`` is used in messages; ``kind`` (``"images"`` or ``"labels"``), if given, is what
-    the file must hold. Damaged gzip data, a wrong magic number, a truncated header, a count
-    of zero or a size that disagrees with the header raise a :class:`DatasetError` naming the
-    file, and nothing else is raised, whatever the bytes.
+    ``name`` is used in messages; ``kind``, if given, is what the file must hold. Whatever the
+    bytes, the only error is a :class:`DatasetError` naming the file and the problem.
     """
     advice = (" Use an original MNIST/Fashion-MNIST IDX file (gzip-compressed or not); if this "
               "copy was downloaded or copied, fetch it again.")
@@ -193,16 +184,15 @@ def read_kaggle_csv(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarra
         raise DatasetError(f"{path}: the header is there but there are no data lines.")
     try:
         table = np.loadtxt(lines[1:], delimiter=",", dtype=np.int64, ndmin=2)
+        if table.shape[1] != len(columns):
+            raise ValueError(f"{table.shape[1]} values per line")
     except (ValueError, OverflowError) as exc:
         raise DatasetError(f"{path}, {_first_bad_line(columns, lines, str(exc))}. Fix or "
                            "remove the line.") from exc
-    if table.shape[1] != len(columns):
-        raise DatasetError(f"{path}: the lines have {table.shape[1]} values, but the header has "
-                           f"{len(columns)} columns.")
-    labels = table[:, columns.index("label")]
-    pixels = np.delete(table, columns.index("label"), axis=1)
-    for name, values in (("label", labels), ("pixel", pixels)):
-        if (bad := np.flatnonzero((values < 0) | (values > 255))).size:
-            raise DatasetError(f"{path}, data row {bad[0] // values[0].size + 1}: {name} value "
-                               f"{values.flat[bad[0]]} is outside 0..255.")
-    return pixels.astype(np.uint8).reshape(len(table), side, side), labels.astype(np.int64)
+    label = columns.index("label")
+    if (bad := np.argwhere((table < 0) | (table > 255))).size:
+        row, column = bad[0]
+        raise DatasetError(f"{path}, data row {row + 1}: {'label' if column == label else 'pixel'}"
+                           f" value {table[row, column]} is outside 0..255.")
+    pixels = np.delete(table, label, axis=1).astype(np.uint8)
+    return pixels.reshape(len(table), side, side), table[:, label].copy()

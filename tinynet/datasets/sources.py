@@ -1,16 +1,15 @@
 """Where the IDX files come from: the known files, the lookup order, the cache, the download.
 
-:func:`locate` looks in ``data_dir`` (then the only place looked at: a typo must be an
-error, not a download), ``$TINYNET_DATA_DIR``, the cache ``$XDG_CACHE_HOME/tinynet/<name>``
-(default ``~/.cache/tinynet/<name>``), and at last downloads into the cache, mirror after
-mirror, unless ``TINYNET_OFFLINE=1``. In the first two the files may also sit in a
-``<name>`` sub-directory. A download is ``pooch.retrieve`` with the published SHA-256 (a
-temporary file, checked, then renamed) and our downloader, which adds what pooch's lacks:
-a deadline and a size cap, so that a stalled or endless mirror cannot hold a run.
+:func:`locate` looks in ``data_dir`` (then the only place: a typo must be an error, not a
+download), ``$TINYNET_DATA_DIR`` (both also in a ``<name>`` sub-directory), the cache, and at
+last downloads into the cache, mirror after mirror, unless ``TINYNET_OFFLINE=1``: with
+``pooch.retrieve`` and the published SHA-256, and our downloader, which adds a deadline and a
+size cap, so that a stalled or endless mirror cannot hold a run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
@@ -20,7 +19,6 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
 import pooch
 
@@ -43,10 +41,6 @@ class KnownFile:
     sha256: str
     size: int
     content_sha256: str | None = None
-
-    @property
-    def kind(self) -> formats.Kind:
-        return "images" if self.role.endswith("images") else "labels"
 
     @property
     def candidate_names(self) -> tuple[str, ...]:
@@ -109,14 +103,6 @@ FASHION_MNIST = DatasetSpec("fashion-mnist", "Fashion-MNIST", (
 DATASETS = {spec.name: spec for spec in (MNIST, FASHION_MNIST)}  # read at call time
 
 
-class Location(NamedTuple):
-    """The files found, their source for reports, and whether a bad checksum is an error."""
-
-    files: dict[str, Path]
-    description: str
-    strict: bool
-
-
 def cache_dir(name: str) -> Path:
     """``$XDG_CACHE_HOME/tinynet/<name>``, by default ``~/.cache/tinynet/<name>`` (not created;
     a relative XDG_CACHE_HOME is ignored, as the XDG specification says)."""
@@ -132,10 +118,8 @@ def verify(spec: DatasetSpec, known: KnownFile, path: Path, data: bytes, strict:
     """
     found = content = hashlib.sha256(data).hexdigest()
     if formats.is_gzip(data):
-        try:
+        with contextlib.suppress(DatasetError):  # damaged gzip: the messages below say enough
             content = hashlib.sha256(formats.decompress(data, str(path))).hexdigest()
-        except DatasetError:  # damaged gzip data: the messages below say enough
-            pass
     if known.sha256 == found or known.content_sha256 == content:
         return True
     for other_spec in DATASETS.values():
@@ -154,37 +138,32 @@ def verify(spec: DatasetSpec, known: KnownFile, path: Path, data: bytes, strict:
     return False
 
 
-def _files_in(spec: DatasetSpec, directory: Path) -> dict[str, Path]:
-    """The dataset's files in ``directory``, role -> path (maybe fewer than four)."""
+def _look_in(spec: DatasetSpec, directory: Path) -> tuple[dict[str, Path], str]:
+    """The dataset's files in ``directory`` (role -> path, maybe fewer than four) and, for the
+    list of places looked at, why it does not hold the whole set."""
     try:
         entries = set(os.listdir(directory))
-    except (FileNotFoundError, NotADirectoryError):
-        return {}
+    except (FileNotFoundError, NotADirectoryError) as exc:
+        return {}, "does not exist" if isinstance(exc, FileNotFoundError) else "is not a directory"
     except OSError as exc:  # no permission, a symbolic link loop, an I/O error
         raise DatasetError(f"{directory}: cannot read the directory ({exc.strerror or exc}). "
                            "Check the path and its permissions.") from exc
     found = {known.role: [directory / n for n in known.candidate_names if n in entries]
              for known in spec.files}
-    return {role: paths[0] for role, paths in found.items() if paths and paths[0].is_file()}
-
-
-def _absent(spec: DatasetSpec, directory: Path, found: dict[str, Path]) -> str:
-    """Why ``directory`` does not hold the whole set, for the list of places looked at."""
+    found = {role: paths[0] for role, paths in found.items() if paths and paths[0].is_file()}
     if found:
-        return "missing " + ", ".join(k.filename for k in spec.files if k.role not in found)
-    if not directory.exists():
-        return "does not exist"
-    if not directory.is_dir():
-        return "is not a directory"
-    return "has none of the files" if any(directory.iterdir()) else "is empty"
+        return found, "missing " + ", ".join(k.filename for k in spec.files if k.role not in found)
+    return found, "has none of the files" if entries else "is empty"
 
 
-def locate(spec: DatasetSpec, data_dir: str | os.PathLike[str] | None = None) -> Location:
+def locate(spec: DatasetSpec, data_dir: str | os.PathLike[str] | None = None,
+           ) -> tuple[dict[str, Path], str, bool]:
     """Find the four files of ``spec`` (see the module docstring), downloading if needed.
 
-    Raises :class:`DatasetNotFoundError`, listing every place looked at and every mirror
-    tried with the reason, if they are nowhere; :class:`DatasetError` if a directory is
-    unreadable (no permission, a symbolic link loop) or holds only part of the set.
+    Returns role -> path, where they came from (for reports) and whether a checksum mismatch
+    is an error (the cache). Raises :class:`DatasetNotFoundError` listing every place looked
+    at and every mirror tried with the reason; :class:`DatasetError` if a directory is
+    unreadable or holds only part of the set.
     """
     places: list[str] = []
     env = os.environ.get(DATA_DIR_ENV, "").strip()
@@ -195,23 +174,23 @@ def locate(spec: DatasetSpec, data_dir: str | os.PathLike[str] | None = None) ->
     label, base = ("data_dir", data_dir) if data_dir is not None else (DATA_DIR_ENV, env)
     base = Path(base).expanduser() if base else None
     for directory in [base / spec.name, base] if base else []:
-        found = _files_in(spec, directory)
+        found, absent = _look_in(spec, directory)
         if len(found) == len(spec.files):
-            return Location(found, str(directory), strict=False)
+            return found, str(directory), False
         if found:  # mixing files from two places would be silently wrong
             raise DatasetError(
                 f"{directory}: incomplete {spec.title} set: found "
                 f"{', '.join(p.name for p in found.values())} but not "
-                f"{_absent(spec, directory, found).removeprefix('missing ')}. Put all four "
+                f"{absent.removeprefix('missing ')}. Put all four "
                 "files in this directory (gzip-compressed or not), or remove the partial set.")
-        places.append(f"{label} {directory}: {_absent(spec, directory, found)}")
+        places.append(f"{label} {directory}: {absent}")
     if data_dir is not None:
         raise _not_found(spec, places, f"{spec.title} not found in data_dir {base}.", True)
     cache = cache_dir(spec.name)
-    found = _files_in(spec, cache)
+    found, absent = _look_in(spec, cache)
     if len(found) == len(spec.files):
-        return Location(found, f"cache: {cache}", strict=True)
-    places.append(f"cache {cache}: {_absent(spec, cache, found)}")
+        return found, f"cache: {cache}", True
+    places.append(f"cache {cache}: {absent}")
     offline = os.environ.get(OFFLINE_ENV, "").strip()
     if offline.lower() in {"1", "true", "yes", "on"}:
         places.append(f"download: skipped because {OFFLINE_ENV}={offline}")
@@ -219,7 +198,7 @@ def locate(spec: DatasetSpec, data_dir: str | os.PathLike[str] | None = None) ->
     used = _download([k for k in spec.files if k.role not in found], spec, cache, places)
     if not used:
         raise _not_found(spec, places, f"{spec.title} not found, and the download failed.")
-    return Location(_files_in(spec, cache), f"download: {', '.join(used)} -> {cache}", True)
+    return _look_in(spec, cache)[0], f"download: {', '.join(used)} -> {cache}", True
 
 
 def _not_found(spec: DatasetSpec, places: list[str], headline: str,
@@ -262,7 +241,7 @@ def _download(missing: list[KnownFile], spec: DatasetSpec, cache: Path,
                 got = re.search(r"got ([0-9a-f]{64})", str(exc))  # pooch's checksum error
                 places.append(f"download {url}: " + (
                     f"rejected, SHA-256 mismatch (expected {known.sha256}, got {got[1]})" if got
-                    else str(exc) if isinstance(exc, DownloadError)
+                    else str(exc) if isinstance(exc, DatasetError)
                     else f"failed ({type(exc).__name__}: {exc})"))
                 continue
             used += [base] if base not in used else []
@@ -272,16 +251,12 @@ def _download(missing: list[KnownFile], spec: DatasetSpec, cache: Path,
     return used
 
 
-class DownloadError(Exception):
-    """One download attempt failed; the message is the one-line reason."""
-
-
 def _fetch(url: str, output_file: str, _pooch: object, known: KnownFile) -> None:
     """Download ``url`` (http, https, file) to ``output_file``: pooch's ``downloader``.
 
-    Gives up when the mirror is silent for ``DOWNLOAD_TIMEOUT`` seconds, when the data goes
-    past the file's size + 10 % + 64 KiB, or when data still arrives after the deadline,
-    ``DOWNLOAD_TIMEOUT`` + size / ``MIN_DOWNLOAD_RATE`` seconds.
+    Gives up (a :class:`DatasetError`, its message the reason) when the mirror is silent for
+    ``DOWNLOAD_TIMEOUT`` seconds, when the data passes the file's size + 10 % + 64 KiB, or
+    when data still arrives after ``DOWNLOAD_TIMEOUT`` + size / ``MIN_DOWNLOAD_RATE`` seconds.
     """
     seconds = DOWNLOAD_TIMEOUT + known.size / MIN_DOWNLOAD_RATE
     deadline, limit = time.monotonic() + seconds, known.size + known.size // 10 + 65_536
@@ -289,19 +264,19 @@ def _fetch(url: str, output_file: str, _pooch: object, known: KnownFile) -> None
         with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as response, \
                 open(output_file, "wb") as out:
             if int(response.headers.get("Content-Length") or 0) > limit:
-                raise DownloadError(f"cut off: {response.headers['Content-Length']} bytes "
+                raise DatasetError(f"cut off: {response.headers['Content-Length']} bytes "
                                     f"announced, more than the {limit:,} expected")
             while chunk := response.read1(1 << 16):  # returns what has arrived, if any
                 if out.tell() + len(chunk) > limit:
-                    raise DownloadError(f"cut off after {out.tell():,} bytes, more than the "
+                    raise DatasetError(f"cut off after {out.tell():,} bytes, more than the "
                                         f"{limit:,} expected")
                 if time.monotonic() > deadline:
-                    raise DownloadError(f"deadline of {seconds:.3g} s passed with {out.tell():,} "
+                    raise DatasetError(f"deadline of {seconds:.3g} s passed with {out.tell():,} "
                                         "bytes received")
                 out.write(chunk)
     except urllib.error.HTTPError as exc:
-        raise DownloadError(f"HTTP error {exc.code} {exc.reason}") from exc
+        raise DatasetError(f"HTTP error {exc.code} {exc.reason}") from exc
     except (TimeoutError, urllib.error.URLError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise DownloadError(f"no answer within {DOWNLOAD_TIMEOUT:g} s" if isinstance(
+        raise DatasetError(f"no answer within {DOWNLOAD_TIMEOUT:g} s" if isinstance(
             reason, TimeoutError) else f"cannot connect ({reason})") from exc

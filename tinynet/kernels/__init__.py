@@ -24,8 +24,15 @@ else:
         f"TINYNET_KERNELS={BACKEND!r} is not a kernel backend; use one of {', '.join(BACKENDS)}"
     )
 
+from tinynet.kernels.reference import ConvGeometry  # noqa: E402
+
 im2col = _implementation.im2col
 col2im = _implementation.col2im
+conv2d_forward = _implementation.conv2d_forward
+conv2d_backward_weights = _implementation.conv2d_backward_weights
+conv2d_backward_data = _implementation.conv2d_backward_data
+maxpool2d_forward = _implementation.maxpool2d_forward
+maxpool2d_backward = _implementation.maxpool2d_backward
 maxpool_forward = _implementation.maxpool_forward
 maxpool_backward = _implementation.maxpool_backward
 relu_forward = _implementation.relu_forward
@@ -35,9 +42,15 @@ adam_update = _implementation.adam_update
 __all__ = [
     "BACKEND",
     "BACKENDS",
+    "ConvGeometry",
     "adam_update",
     "col2im",
+    "conv2d_backward_data",
+    "conv2d_backward_weights",
+    "conv2d_forward",
     "im2col",
+    "maxpool2d_backward",
+    "maxpool2d_forward",
     "maxpool_backward",
     "maxpool_forward",
     "relu_backward",

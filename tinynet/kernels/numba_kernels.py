@@ -16,10 +16,15 @@ picked a layer with ``NUMBA_THREADING_LAYER``.
 from __future__ import annotations
 
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
 from numba import njit, prange
+from threadpoolctl import ThreadpoolController
+
+from tinynet.kernels import reference
 
 if "NUMBA_THREADING_LAYER" not in os.environ:
     numba.config.THREADING_LAYER = "workqueue"
@@ -95,19 +100,79 @@ def _maxpool_forward_into(x, pool_h, pool_w, stride, out, argmax):
 
 
 @njit(parallel=True, cache=True)
-def _maxpool_backward_into(grad_output, argmax, pool_w, stride, grad_input):
+def _maxpool_backward_into(grad_output, argmax, pool, stride, grad_input):
     n, out_h, out_w, c = grad_output.shape
+    h, w = grad_input.shape[1:3]
     for b in prange(n):
-        grad_input[b] = 0
+        if stride != pool:  # overlapping windows: a pixel may win several, so add up
+            grad_input[b] = 0
+            for oh in range(out_h):
+                for ow in range(out_w):
+                    for ch in range(c):
+                        k = argmax[b, oh, ow, ch]
+                        y, x = oh * stride + k // pool, ow * stride + k % pool
+                        grad_input[b, y, x, ch] += grad_output[b, oh, ow, ch]
+            continue
+        # Windows tile the image: every pixel is written once, its gradient or 0.
+        for y in range(out_h * pool, h):
+            grad_input[b, y] = 0
         for oh in range(out_h):
             for ow in range(out_w):
-                grad, winner = grad_output[b, oh, ow], argmax[b, oh, ow]
-                for ch in range(c):
-                    k = winner[ch]
-                    grad_input[b, oh * stride + k // pool_w, ow * stride + k % pool_w, ch] += grad[
-                        ch
-                    ]
+                for k in range(pool * pool):
+                    y, x = oh * pool + k // pool, ow * pool + k % pool
+                    for ch in range(c):
+                        won = argmax[b, oh, ow, ch] == k
+                        grad_input[b, y, x, ch] = grad_output[b, oh, ow, ch] if won else 0
+            for x in range(out_w * pool, w):
+                for di in range(pool):
+                    grad_input[b, oh * pool + di, x] = 0
     return grad_input
+
+
+@njit(parallel=True, cache=True)
+def _conv2d_one_channel_into(x, weights, bias, geometry, y):
+    # Direct loop for C == 1: im2col would write KH*KW numbers per pixel for a GEMM too
+    # thin to be anything but memory-bound. weights: (KH*KW, F).
+    kernel_h, kernel_w, stride, pad_top, pad_left, out_h, out_w = geometry
+    n, h, w, _ = x.shape
+    filters = y.shape[3]
+    for b in prange(n):
+        for oh in range(out_h):
+            for ow in range(out_w):
+                for f in range(filters):
+                    y[b, oh, ow, f] = 0
+                for i in range(kernel_h):
+                    row = oh * stride + i - pad_top
+                    for j in range(kernel_w):
+                        col = ow * stride + j - pad_left
+                        if 0 <= row < h and 0 <= col < w:
+                            value = x[b, row, col, 0]
+                            for f in range(filters):
+                                y[b, oh, ow, f] += value * weights[i * kernel_w + j, f]
+                for f in range(filters):
+                    y[b, oh, ow, f] += bias[f]
+    return y
+
+
+@njit(parallel=True, cache=True)
+def _conv2d_one_channel_weights(x, grad_output, geometry, per_image):
+    # dL/dW for C == 1, one partial sum per image (each thread owns its images).
+    kernel_h, kernel_w, stride, pad_top, pad_left, out_h, out_w = geometry
+    n, h, w, _ = x.shape
+    filters = grad_output.shape[3]
+    for b in prange(n):
+        per_image[b] = 0
+        for oh in range(out_h):
+            for ow in range(out_w):
+                for i in range(kernel_h):
+                    row = oh * stride + i - pad_top
+                    for j in range(kernel_w):
+                        col = ow * stride + j - pad_left
+                        if 0 <= row < h and 0 <= col < w:
+                            value, tap = x[b, row, col, 0], i * kernel_w + j
+                            for f in range(filters):
+                                per_image[b, tap, f] += value * grad_output[b, oh, ow, f]
+    return per_image
 
 
 # Element-wise kernels, each in two versions around one inlined body: starting
@@ -175,6 +240,10 @@ def _adam_update_parallel(param, grad, m, v, alpha, beta_1, beta_2, epsilon):
 def im2col(x, kernel_h, kernel_w, stride, pad_top, pad_left, out_h, out_w, out=None):
     """Numba version of :func:`tinynet.kernels.reference.im2col`."""
     n, _, _, c = x.shape
+    if c == 1:
+        # One channel: each patch entry is a single number, and NumPy's strided copies
+        # (one per kernel tap, as in the reference) beat a loop over 9-number rows.
+        return reference.im2col(x, kernel_h, kernel_w, stride, pad_top, pad_left, out_h, out_w, out)
     if out is None:
         out = np.empty((n * out_h * out_w, kernel_h * kernel_w * c), dtype=x.dtype)
     return _im2col_into(x, kernel_h, kernel_w, stride, pad_top, pad_left, out_h, out_w, out)
@@ -189,18 +258,20 @@ def col2im(
     return _col2im_into(cols, kernel_h, kernel_w, stride, pad_top, pad_left, out_h, out_w, out)
 
 
-def maxpool_forward(x, pool_h, pool_w, stride, out_h, out_w):
-    """Numba version of :func:`tinynet.kernels.reference.maxpool_forward`."""
-    shape = (x.shape[0], out_h, out_w, x.shape[3])
+def maxpool2d_forward(x, pool, stride):
+    """Numba version of :func:`tinynet.kernels.reference.maxpool2d_forward`."""
+    n, h, w, c = x.shape
+    shape = (n, (h - pool) // stride + 1, (w - pool) // stride + 1, c)
     out = np.empty(shape, dtype=x.dtype)
     argmax = np.empty(shape, dtype=np.int32)
-    return _maxpool_forward_into(x, pool_h, pool_w, stride, out, argmax)
+    return _maxpool_forward_into(x, pool, pool, stride, out, argmax)
 
 
-def maxpool_backward(grad_output, argmax, input_shape, pool_h, pool_w, stride):
-    """Numba version of :func:`tinynet.kernels.reference.maxpool_backward`."""
+def maxpool2d_backward(grad_output, argmax, input_shape, pool, stride):
+    """Numba version of :func:`tinynet.kernels.reference.maxpool2d_backward`."""
     grad_input = np.empty(input_shape, dtype=grad_output.dtype)
-    return _maxpool_backward_into(grad_output, argmax, pool_w, stride, grad_input)
+    grad_output = np.ascontiguousarray(grad_output)
+    return _maxpool_backward_into(grad_output, argmax, pool, stride, grad_input)
 
 
 def relu_forward(x):
@@ -227,3 +298,135 @@ def adam_update(param, grad, m, v, alpha, beta_1, beta_2, epsilon):
     update = _adam_update_parallel if param.size >= PARALLEL_SIZE else _adam_update_serial
     update(param.reshape(-1), grad.reshape(-1), m.reshape(-1), v.reshape(-1),
            alpha, beta_1, beta_2, epsilon)  # fmt: skip
+
+
+# --- convolutions: im2col and col2im one chunk of the batch at a time -------------------
+#
+# The batch is cut into chunks whose patch matrix fits in the cache. Each of WORKERS
+# threads takes whole chunks and runs im2col, the GEMM and col2im on them alone, with a
+# one-thread BLAS: no thread ever waits for another inside a chunk, which matters on a
+# busy machine (a parallel loop per chunk, handing over to BLAS's own threads and
+# back, was measured several times slower there).
+
+#: Bytes of patch matrix per chunk: small enough to stay in the cache between im2col
+#: writing it and the GEMM reading it (a quarter less CPU time than one big patch
+#: matrix for dcnn's 64->64 layer, measured), and never the whole batch's (memory).
+CHUNK_BYTES = 4 << 20
+
+#: Threads that share the chunks; None: Numba's thread count at the time of the call
+#: (``numba.get_num_threads()``, 1 in the experiments' ``--jobs`` workers).
+WORKERS: int | None = None
+
+_im2col_serial = njit(cache=True, nogil=True)(_im2col_into.py_func)
+_col2im_serial = njit(cache=True, nogil=True)(_col2im_into.py_func)
+_workspaces: dict[tuple, np.ndarray] = {}
+_pool: dict = {}  # thread pools by size, and the BLAS thread controller
+
+
+def workspace(name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
+    """A scratch array kept between calls (one per thread, name, shape and dtype)."""
+    key = (threading.get_ident(), name, shape, np.dtype(dtype))
+    buffer = _workspaces.get(key)
+    if buffer is None:
+        buffer = _workspaces[key] = np.empty(shape, dtype=dtype)
+    return buffer
+
+
+def _map_chunks(work, n: int, geometry, patch_size: int, itemsize: int) -> list:
+    """``[work(chunk, chunk_rows) for chunk in chunks of the batch]``, in WORKERS threads."""
+    rows_per_image = geometry.out_h * geometry.out_w
+    per_chunk = max(1, CHUNK_BYTES // (rows_per_image * patch_size * itemsize))
+    chunks = [slice(start, min(start + per_chunk, n)) for start in range(0, n, per_chunk)]
+    rows = per_chunk * rows_per_image
+    workers = WORKERS or numba.get_num_threads()
+    if workers == 1 or len(chunks) == 1:
+        return [work(chunk, rows) for chunk in chunks]
+    if workers not in _pool:
+        _pool[workers] = ThreadPoolExecutor(workers, thread_name_prefix="tinynet-conv")
+    if "blas" not in _pool:
+        _pool["blas"] = ThreadpoolController()
+    with _pool["blas"].limit(limits=1, user_api="blas"):
+        return list(_pool[workers].map(lambda chunk: work(chunk, rows), chunks))
+
+
+def _patches(x, geometry, chunk, patch_size, chunk_rows):
+    """im2col of the images ``x[chunk]`` into this thread's patch workspace."""
+    rows = (chunk.stop - chunk.start) * geometry.out_h * geometry.out_w
+    cols = workspace("cols", (chunk_rows, patch_size), x.dtype)[:rows]
+    return _im2col_serial(x[chunk], *geometry, cols)
+
+
+def conv2d_forward(x, weights, bias, geometry):
+    """Numba version of :func:`tinynet.kernels.reference.conv2d_forward`, chunk by chunk.
+
+    One-channel input (a network's first layer on grey images) takes a direct loop instead.
+    """
+    n, filters = x.shape[0], weights.shape[-1]
+    patch_size = weights.size // filters
+    y = np.empty((n, geometry.out_h, geometry.out_w, filters), dtype=x.dtype)
+    if x.shape[-1] == 1:
+        x, weights = np.ascontiguousarray(x), weights.reshape(-1, filters)
+        return _conv2d_one_channel_into(x, weights, bias, tuple(geometry), y)
+
+    def forward(chunk, chunk_rows):
+        cols = _patches(x, geometry, chunk, patch_size, chunk_rows)
+        y_chunk = y[chunk].reshape(-1, filters)
+        np.matmul(cols, weights.reshape(-1, filters), out=y_chunk)
+        y_chunk += bias
+
+    _map_chunks(forward, n, geometry, patch_size, x.itemsize)
+    return y
+
+
+def conv2d_backward_weights(x, grad_output, geometry):
+    """Numba version of :func:`tinynet.kernels.reference.conv2d_backward_weights`."""
+    n, filters = x.shape[0], grad_output.shape[-1]
+    patch_size = geometry.kernel_h * geometry.kernel_w * x.shape[-1]
+    weight_shape = (geometry.kernel_h, geometry.kernel_w, x.shape[-1], filters)
+    grad_bias = grad_output.reshape(-1, filters).sum(axis=0)
+    if x.shape[-1] == 1:
+        per_image = np.empty((n, patch_size, filters), dtype=x.dtype)
+        x, grad_output = np.ascontiguousarray(x), np.ascontiguousarray(grad_output)
+        per_image = _conv2d_one_channel_weights(x, grad_output, tuple(geometry), per_image)
+        return per_image.sum(axis=0).reshape(weight_shape), grad_bias
+
+    def partial_sum(chunk, chunk_rows):
+        cols = _patches(x, geometry, chunk, patch_size, chunk_rows)
+        return cols.T @ grad_output[chunk].reshape(-1, filters)
+
+    # Added in chunk order, whichever thread finished first: the same bits every run.
+    partials = _map_chunks(partial_sum, n, geometry, patch_size, x.itemsize)
+    grad_weights = partials[0]
+    for partial in partials[1:]:
+        grad_weights += partial
+    return grad_weights.reshape(weight_shape), grad_bias
+
+
+def conv2d_backward_data(grad_output, weights, geometry, input_shape):
+    """Numba version of :func:`tinynet.kernels.reference.conv2d_backward_data`."""
+    filters = weights.shape[-1]
+    patch_size = weights.size // filters
+    grad_input = np.empty(input_shape, dtype=grad_output.dtype)
+
+    def backward(chunk, chunk_rows):
+        rows = (chunk.stop - chunk.start) * geometry.out_h * geometry.out_w
+        grad_cols = workspace("grad_cols", (chunk_rows, patch_size), grad_output.dtype)[:rows]
+        g = grad_output[chunk].reshape(-1, filters)
+        np.matmul(g, weights.reshape(-1, filters).T, out=grad_cols)
+        _col2im_serial(grad_cols, *geometry, grad_input[chunk])
+
+    _map_chunks(backward, input_shape[0], geometry, patch_size, grad_output.itemsize)
+    return grad_input
+
+
+# --- the names the benchmark command used before the kernels above existed ------------
+
+
+def maxpool_forward(x, pool_h, pool_w, stride, out_h, out_w):
+    """:func:`maxpool2d_forward` for square windows (``pool_h == pool_w``)."""
+    return maxpool2d_forward(x, pool_h, stride)
+
+
+def maxpool_backward(grad_output, argmax, input_shape, pool_h, pool_w, stride):
+    """:func:`maxpool2d_backward` for square windows (``pool_h == pool_w``)."""
+    return maxpool2d_backward(grad_output, argmax, input_shape, pool_h, stride)

@@ -16,12 +16,31 @@ Layout conventions (shared by both implementations)
 * ``col2im`` is the adjoint of ``im2col``: it adds every patch back onto the
   pixels it came from (overlapping patches add up).
 * Max-pool ``argmax`` stores, per output element, the flat offset
-  ``di * pool_w + dj`` of the winning pixel inside its window (first wins on ties).
+  ``di * pool + dj`` of the winning pixel inside its window (first wins on ties).
 """
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+
+class ConvGeometry(NamedTuple):
+    """Where a convolution's windows sit: enough to unfold an image into patches.
+
+    Computed once by ``Conv2D`` when it is built; unpacks into the last seven
+    arguments of :func:`im2col` and :func:`col2im`.
+    """
+
+    kernel_h: int
+    kernel_w: int
+    stride: int
+    pad_top: int
+    pad_left: int
+    out_h: int
+    out_w: int
 
 
 def _padded_size(out_size: int, kernel: int, stride: int, pad_before: int, size: int) -> int:
@@ -91,40 +110,69 @@ def col2im(
     return out
 
 
-def maxpool_forward(x, pool_h, pool_w, stride, out_h, out_w):
-    """Max over each ``pool_h x pool_w`` window of ``x`` (N, H, W, C).
+def conv2d_forward(x, weights, bias, geometry: ConvGeometry):
+    """Convolution of ``x`` (N, H, W, C) with ``weights`` (KH, KW, C, F), plus ``bias`` (F,).
 
-    Returns ``(out, argmax)``, both of shape ``(N, out_h, out_w, C)``; ``argmax``
-    (int32) is the flat offset ``di * pool_w + dj`` of the first maximum.
+    ``y = im2col(x) @ W.reshape(KH*KW*C, F) + b``, returned as (N, OH, OW, F).
     """
-    out = None
-    for di in range(pool_h):
-        for dj in range(pool_w):
-            window = x[:, di : di + stride * out_h : stride, dj : dj + stride * out_w : stride, :]
-            if out is None:
-                out = window.copy()
-                argmax = np.zeros(out.shape, dtype=np.int32)
-            else:
-                better = window > out  # strictly greater: the first maximum wins ties
-                out[better] = window[better]
-                argmax[better] = di * pool_w + dj
-    return out, argmax
+    n, filters = x.shape[0], weights.shape[-1]
+    y = im2col(x, *geometry) @ weights.reshape(-1, filters) + bias
+    return y.reshape(n, geometry.out_h, geometry.out_w, filters)
 
 
-def maxpool_backward(grad_output, argmax, input_shape, pool_h, pool_w, stride):
-    """Send each output gradient to the input pixel that won its window.
+def conv2d_backward_weights(x, grad_output, geometry: ConvGeometry):
+    """Gradients of a convolution's weights and bias: ``(im2col(x).T @ g, g.sum(0))``.
 
-    Returns ``grad_input`` of shape ``input_shape``; pixels that won several
-    (overlapping) windows receive the sum.
+    ``grad_output`` is ``dL/dy`` (N, OH, OW, F); returns ``dL/dW`` (KH, KW, C, F) and
+    ``dL/db`` (F,).
     """
+    filters = grad_output.shape[-1]
+    g = grad_output.reshape(-1, filters)
+    weight_shape = (geometry.kernel_h, geometry.kernel_w, x.shape[-1], filters)
+    return (im2col(x, *geometry).T @ g).reshape(weight_shape), g.sum(axis=0)
+
+
+def conv2d_backward_data(grad_output, weights, geometry: ConvGeometry, input_shape):
+    """Gradient of a convolution's input: ``col2im(g @ W.reshape(KH*KW*C, F).T)``.
+
+    Every patch entry's gradient is added back onto the pixel it was copied from;
+    returns ``dL/dx`` of shape ``input_shape`` (N, H, W, C).
+    """
+    filters = weights.shape[-1]
+    grad_cols = grad_output.reshape(-1, filters) @ weights.reshape(-1, filters).T
+    return col2im(grad_cols, input_shape, *geometry)
+
+
+def pooling_windows(x, pool: int, stride: int):
+    """Every ``pool x pool`` window of ``x`` (N, H, W, C), flattened: (N, OH, OW, C, pool*pool).
+
+    Window entry ``k = di * pool + dj`` is pixel ``(i*stride + di, j*stride + dj)``.
+    """
+    n, _, _, c = x.shape
+    windows = sliding_window_view(x, (pool, pool), axis=(1, 2))[:, ::stride, ::stride]
+    return windows.reshape(n, windows.shape[1], windows.shape[2], c, pool * pool)
+
+
+def maxpool2d_forward(x, pool: int, stride: int):
+    """Max over each window of ``x`` (N, H, W, C); returns ``(y, argmax)``, (N, OH, OW, C).
+
+    ``argmax`` (int32) is the window entry ``di * pool + dj`` of the first maximum.
+    """
+    windows = pooling_windows(x, pool, stride)
+    argmax = windows.argmax(axis=-1)
+    y = np.take_along_axis(windows, argmax[..., None], axis=-1)[..., 0]
+    return y, argmax.astype(np.int32)
+
+
+def maxpool2d_backward(grad_output, argmax, input_shape, pool: int, stride: int):
+    """Send each output gradient to the pixel that won its window (sums where windows overlap)."""
     out_h, out_w = grad_output.shape[1:3]
     grad_input = np.zeros(input_shape, dtype=grad_output.dtype)
-    for di in range(pool_h):
-        for dj in range(pool_w):
-            winners = argmax == di * pool_w + dj
-            grad_input[
-                :, di : di + stride * out_h : stride, dj : dj + stride * out_w : stride, :
-            ] += np.where(winners, grad_output, 0)
+    for k in range(pool * pool):
+        di, dj = divmod(k, pool)
+        grad_input[
+            :, di : di + stride * out_h : stride, dj : dj + stride * out_w : stride, :
+        ] += np.where(argmax == k, grad_output, 0)
     return grad_input
 
 
@@ -148,3 +196,16 @@ def adam_update(param, grad, m, v, alpha, beta_1, beta_2, epsilon):
     m += (one - beta_1) * (grad - m)
     v += (one - beta_2) * (grad * grad - v)
     param -= (alpha * m) / (np.sqrt(v) + epsilon)
+
+
+# --- the names the benchmark command used before the kernels above existed ------------
+
+
+def maxpool_forward(x, pool_h, pool_w, stride, out_h, out_w):
+    """:func:`maxpool2d_forward` for square windows (``pool_h == pool_w``)."""
+    return maxpool2d_forward(x, pool_h, stride)
+
+
+def maxpool_backward(grad_output, argmax, input_shape, pool_h, pool_w, stride):
+    """:func:`maxpool2d_backward` for square windows (``pool_h == pool_w``)."""
+    return maxpool2d_backward(grad_output, argmax, input_shape, pool_h, stride)

@@ -1,4 +1,4 @@
-"""Element-wise and row-wise activations: ReLU and Softmax."""
+"""Element-wise and row-wise activations: ReLU and Softmax (and the softmax itself)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,22 @@ from tinynet import kernels
 from tinynet.layers.base import Layer
 
 
+def log_softmax(x: np.ndarray) -> np.ndarray:
+    """``log(softmax(x))`` over the last axis, stable::
+
+        log_softmax(x) = (x - max(x)) - log(sum(exp(x - max(x))))
+
+    (subtracting the row maximum changes nothing mathematically and prevents overflow).
+    """
+    shifted = x - x.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def softmax(x: np.ndarray) -> np.ndarray:
+    """Softmax over the last axis, ``exp(x_k) / sum_j exp(x_j)``, as ``exp(log_softmax(x))``."""
+    return np.exp(log_softmax(x))
+
+
 class ReLU(Layer):
     """Rectified linear unit, element-wise.
 
@@ -15,23 +31,21 @@ class ReLU(Layer):
     Backward: ``dL/dx = g * (x > 0) = g * (y > 0)``   same shape
 
     (At exactly ``x == 0`` the derivative is taken to be 0, as in every framework.)
-    The layer keeps ``y`` for the backward pass: ``y > 0`` exactly where ``x > 0``.
-    Both passes are one-line kernels (``kernels.relu_forward``/``relu_backward``),
-    compiled so that each is a single pass over memory.
+    The layer keeps its output ``y`` for the backward pass (``y > 0`` exactly where
+    ``x > 0``), not a separate mask. The kernels ``tinynet.kernels.relu_forward`` and
+    ``relu_backward`` compute each line in one pass over memory.
     """
 
     def __init__(self, name=None):
         super().__init__(name)
-        self._output = None
+        self._y = None
 
-    def forward(self, x, training=False):
-        x = self._check_input(x)
-        self._output = kernels.relu_forward(x)
-        return self._output
+    def _forward(self, x, training):
+        self._y = kernels.relu_forward(x)
+        return self._y
 
-    def backward(self, grad_output):
-        self._check_grad(grad_output, self._output)
-        return kernels.relu_backward(grad_output, self._output)
+    def _backward(self, g):
+        return kernels.relu_backward(g, self._y)
 
 
 class Softmax(Layer):
@@ -55,25 +69,13 @@ class Softmax(Layer):
         self._s = None
 
     def _build(self):
-        if len(self.input_shape) != 1:
-            raise ValueError(
-                f"layer {self.name!r} (Softmax) needs (batch, classes) input, "
-                f"got per-sample shape {self.input_shape}"
-            )
+        self._require_input_rank(1, "(batch, classes)")
         return self.input_shape
 
-    def forward(self, x, training=False):
-        x = self._check_input(x)
+    def _forward(self, x, training):
         self._s = softmax(x)
         return self._s
 
-    def backward(self, grad_output):
-        self._check_grad(grad_output, self._s)
+    def _backward(self, g):
         s = self._s
-        return s * (grad_output - np.sum(grad_output * s, axis=1, keepdims=True))
-
-
-def softmax(x: np.ndarray) -> np.ndarray:
-    """Numerically stable softmax over the last axis."""
-    e = np.exp(x - x.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
+        return s * (g - np.sum(g * s, axis=1, keepdims=True))

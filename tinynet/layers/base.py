@@ -16,15 +16,25 @@ from tinynet.validation import check_float_dtype
 class Layer:
     """Base class for layers.
 
-    Subclasses implement ``_build`` (create parameters, return the output shape),
-    ``forward`` and ``backward``, and list their constructor arguments in
-    ``get_config``.
+    A subclass writes the math and nothing else:
+
+    * ``_build()`` creates ``params`` and returns the per-sample output shape;
+    * ``_forward(x, training)`` returns ``y`` and keeps on ``self`` what the
+      backward pass needs;
+    * ``_backward(g)`` returns ``dL/dx`` for ``g = dL/dy``;
+    * ``_parameter_gradients(g)`` (layers with parameters) writes ``dL/dθ`` into
+      ``grads``.
+
+    The public ``forward`` and ``backward`` do the bookkeeping around them: they
+    build the layer on first use, check shapes and dtypes, and skip the input
+    gradient when nobody needs it (``needs_grad_input``).
 
     Attributes
     ----------
     params, grads : dict[str, np.ndarray]
         Trainable arrays and their gradients (same names, same shapes).
-        ``backward`` writes the gradients in place.
+        ``backward`` writes the gradients in place, so an optimizer can hold on
+        to the arrays.
     input_shape, output_shape : tuple[int, ...]
         Per-sample shapes (without the batch axis), known after ``build``.
     rng : np.random.Generator
@@ -45,6 +55,7 @@ class Layer:
         self.dtype: np.dtype | None = None
         self.rng: np.random.Generator | None = None
         self.needs_grad_input = True
+        self._batch_size: int | None = None
 
     @property
     def built(self) -> bool:
@@ -64,14 +75,30 @@ class Layer:
         self.grads = {key: np.zeros_like(value) for key, value in self.params.items()}
         return self.output_shape
 
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """Map a batch ``x`` of shape ``(N,) + input_shape`` to ``(N,) + output_shape``."""
+        return self._forward(self._check_input(x), training)
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray | None:
+        """Fill ``grads`` and return ``dL/dx``, given ``dL/dy`` from the last ``forward``."""
+        self._check_grad(grad_output)
+        if self.params:
+            self._parameter_gradients(grad_output)
+        return self._backward(grad_output) if self.needs_grad_input else None
+
+    # --- what a subclass writes: the math -----------------------------------------------
+
     def _build(self) -> tuple[int, ...]:
         """Create ``self.params`` and return the output shape (override if needed)."""
         return self.input_shape
 
-    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+    def _forward(self, x: np.ndarray, training: bool) -> np.ndarray:
         raise NotImplementedError
 
-    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+    def _backward(self, grad_output: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _parameter_gradients(self, grad_output: np.ndarray) -> None:
         raise NotImplementedError
 
     def get_config(self) -> dict:
@@ -87,6 +114,14 @@ class Layer:
         return sum(int(value.size) for value in self.params.values())
 
     # --- checks shared by every layer -------------------------------------------------
+
+    def _require_input_rank(self, rank: int, layout: str, hint: str = "") -> None:
+        """In ``_build``: refuse a per-sample input shape that does not have ``rank`` axes."""
+        if len(self.input_shape) != rank:
+            raise ValueError(
+                f"layer {self.name!r} ({type(self).__name__}) needs {layout} input, "
+                f"got per-sample shape {self.input_shape}{hint}"
+            )
 
     def _check_input(self, x: np.ndarray) -> np.ndarray:
         """Build on first use, then check that ``x`` is a batch this layer accepts."""
@@ -110,17 +145,17 @@ class Layer:
         self._batch_size = x.shape[0]
         return x
 
-    def _check_grad(self, grad_output: np.ndarray, cache) -> None:
+    def _check_grad(self, grad_output: np.ndarray) -> None:
         """Check that ``backward`` follows a ``forward`` and gets the right shape."""
-        if cache is None:
+        if self._batch_size is None:
             raise ValueError(
                 f"layer {self.name!r}: backward() called before forward(); "
                 "run forward(x, training=True) on the batch first"
             )
         expected = (self._batch_size,) + self.output_shape
-        if grad_output.shape != expected:
+        if getattr(grad_output, "shape", None) != expected:
             raise ValueError(
-                f"layer {self.name!r}: grad_output has shape {grad_output.shape}, "
+                f"layer {self.name!r}: grad_output has shape {np.shape(grad_output)}, "
                 f"expected {expected} (the shape forward() returned)"
             )
 

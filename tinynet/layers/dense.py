@@ -6,6 +6,7 @@ import numpy as np
 
 from tinynet import initializers
 from tinynet.layers.base import Layer
+from tinynet.validation import check_positive_int
 
 
 class Dense(Layer):
@@ -32,35 +33,28 @@ class Dense(Layer):
 
     def __init__(self, units: int, kernel_initializer: str = "glorot_uniform", name=None):
         super().__init__(name)
-        if isinstance(units, bool) or not isinstance(units, int) or units < 1:
-            raise ValueError(f"Dense: units must be an integer >= 1, got {units!r}")
-        self.units = units
-        self.kernel_initializer = kernel_initializer
+        self.units = check_positive_int(units, "Dense: units")
         initializers.get(kernel_initializer)  # fail early on a typo
+        self.kernel_initializer = kernel_initializer
         self._x = None
 
     def _build(self):
-        if len(self.input_shape) != 1:
-            raise ValueError(
-                f"layer {self.name!r} (Dense) needs (batch, features) input, got per-sample "
-                f"shape {self.input_shape}; put a Flatten() in front of it"
-            )
+        self._require_input_rank(1, "(batch, features)", "; put a Flatten() in front of it")
         shape = (self.input_shape[0], self.units)
         self.params["W"] = initializers.get(self.kernel_initializer)(shape, self.rng, self.dtype)
         self.params["b"] = np.zeros(self.units, dtype=self.dtype)
         return (self.units,)
 
-    def forward(self, x, training=False):
-        self._x = self._check_input(x)
-        return self._x @ self.params["W"] + self.params["b"]
+    def _forward(self, x, training):
+        self._x = x
+        return x @ self.params["W"] + self.params["b"]
 
-    def backward(self, grad_output):
-        self._check_grad(grad_output, self._x)
-        np.matmul(self._x.T, grad_output, out=self.grads["W"])
-        np.sum(grad_output, axis=0, out=self.grads["b"])
-        if not self.needs_grad_input:
-            return None
-        return grad_output @ self.params["W"].T
+    def _parameter_gradients(self, g):
+        self.grads["W"][...] = self._x.T @ g
+        self.grads["b"][...] = g.sum(axis=0)
+
+    def _backward(self, g):
+        return g @ self.params["W"].T
 
     def get_config(self):
         return {

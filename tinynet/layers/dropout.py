@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tinynet.layers.base import Layer
+from tinynet.validation import check_number
 
 
 class Dropout(Layer):
@@ -24,13 +25,10 @@ class Dropout(Layer):
 
     def __init__(self, rate: float, name=None):
         super().__init__(name)
-        if not 0.0 <= rate < 1.0:
-            raise ValueError(f"Dropout: rate must be in [0, 1), got {rate!r}")
-        self.rate = float(rate)
+        self.rate = check_number(rate, "Dropout: rate", 0.0, 1.0, high_open=True)
         self._mask = None
 
-    def forward(self, x, training=False):
-        x = self._check_input(x)
+    def _forward(self, x, training):
         if not training or self.rate == 0.0:
             self._mask = 1  # identity: backward passes the gradient through
             return x
@@ -38,9 +36,8 @@ class Dropout(Layer):
         self._mask = keep * self.dtype.type(1.0 / (1.0 - self.rate))
         return x * self._mask
 
-    def backward(self, grad_output):
-        self._check_grad(grad_output, self._mask)
-        return grad_output * self._mask
+    def _backward(self, g):
+        return g * self._mask
 
     def get_config(self):
         return {"rate": self.rate, "name": self.name}

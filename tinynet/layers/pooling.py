@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tinynet import kernels
 from tinynet.layers.base import Layer
+from tinynet.validation import check_positive_int
 
 
 class MaxPool2D(Layer):
@@ -21,6 +22,11 @@ class MaxPool2D(Layer):
 
         dL/dx[n, i*stride + di*, j*stride + dj*, c] += g[n, i, j, c]     (0 elsewhere)
 
+    For non-overlapping windows (``stride == pool``) the forward pass is two lines
+    of NumPy; ``_forward`` below spells them out, and the kernel
+    (``tinynet.kernels.maxpool2d_forward``) computes the same in one pass, together
+    with the winners.
+
     Parameters
     ----------
     pool_size : int
@@ -31,41 +37,34 @@ class MaxPool2D(Layer):
 
     def __init__(self, pool_size=2, stride=None, name=None):
         super().__init__(name)
-        stride = pool_size if stride is None else stride
-        for what, value in (("pool_size", pool_size), ("stride", stride)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"MaxPool2D: {what} must be a positive integer, got {value!r}")
-        self.pool_size, self.stride = pool_size, stride
+        self.pool_size = check_positive_int(pool_size, "MaxPool2D: pool_size")
+        self.stride = self.pool_size if stride is None else check_positive_int(
+            stride, "MaxPool2D: stride"
+        )
         self._argmax = None
 
     def _build(self):
-        if len(self.input_shape) != 3:
-            raise ValueError(
-                f"layer {self.name!r} (MaxPool2D) needs NHWC input (batch, height, width, "
-                f"channels), got per-sample shape {self.input_shape}"
-            )
+        self._require_input_rank(3, "NHWC (batch, height, width, channels)")
         h, w, c = self.input_shape
         if h < self.pool_size or w < self.pool_size:
             raise ValueError(
                 f"layer {self.name!r} (MaxPool2D): a {self.pool_size}x{self.pool_size} window "
                 f"does not fit a {h}x{w} input"
             )
-        self._out_h = (h - self.pool_size) // self.stride + 1
-        self._out_w = (w - self.pool_size) // self.stride + 1
-        return (self._out_h, self._out_w, c)
+        out_h = (h - self.pool_size) // self.stride + 1
+        out_w = (w - self.pool_size) // self.stride + 1
+        return (out_h, out_w, c)
 
-    def forward(self, x, training=False):
-        x = self._check_input(x)
-        y, self._argmax = kernels.maxpool_forward(
-            x, self.pool_size, self.pool_size, self.stride, self._out_h, self._out_w
-        )
+    def _forward(self, x, training):
+        # With stride == pool: crop to whole windows, give each window its own two axes,
+        #   windows = x[:, :OH*p, :OW*p].reshape(N, OH, p, OW, p, C)
+        #   y = windows.max(axis=(2, 4))
+        y, self._argmax = kernels.maxpool2d_forward(x, self.pool_size, self.stride)
         return y
 
-    def backward(self, grad_output):
-        self._check_grad(grad_output, self._argmax)
-        shape = (grad_output.shape[0],) + self.input_shape
-        return kernels.maxpool_backward(
-            grad_output, self._argmax, shape, self.pool_size, self.pool_size, self.stride
+    def _backward(self, g):
+        return kernels.maxpool2d_backward(
+            g, self._argmax, (g.shape[0],) + self.input_shape, self.pool_size, self.stride
         )
 
     def get_config(self):
