@@ -210,3 +210,30 @@ def test_relu_kernels_agree(rng, dtype, shape):
     expected = reference.relu_backward(grad, y)
     np.testing.assert_array_equal(numba_kernels.relu_backward(grad, y), expected)
     assert expected[0, 0, 0, 0] == 0 and expected.dtype == dtype
+
+
+CHUNK_THREADS_SCRIPT = """
+import numpy as np
+from tinynet.kernels import ConvGeometry, numba_kernels as nk
+x = np.random.default_rng(0).standard_normal((16, 14, 14, 8)).astype(np.float32)
+w = np.ones((3, 3, 8, 8), np.float32)
+geometry = ConvGeometry(3, 3, 1, 1, 1, 14, 14)
+nk.im2col(x, *geometry)            # the parallel kernel first, as a layer-free caller might
+nk.WORKERS, nk.CHUNK_BYTES = 2, 1 << 14   # many chunks, two threads
+for _ in range(5):
+    y = nk.conv2d_forward(x, w, np.zeros(8, np.float32), geometry)
+    nk.conv2d_backward_data(y, w, geometry, x.shape)
+    nk.conv2d_backward_weights(x, y, geometry)
+print("done")
+"""
+
+
+def test_chunk_threads_never_launch_a_parallel_kernel_at_once():
+    # Two chunk threads running a parallel Numba loop at the same time abort the whole
+    # process under the workqueue threading layer; run it in a child to see that.
+    for _ in range(2):  # the second run loads the kernels from Numba's disk cache
+        result = subprocess.run(
+            [sys.executable, "-c", CHUNK_THREADS_SCRIPT], capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert result.stdout.strip() == "done"

@@ -317,8 +317,12 @@ CHUNK_BYTES = 4 << 20
 #: (``numba.get_num_threads()``, 1 in the experiments' ``--jobs`` workers).
 WORKERS: int | None = None
 
-_im2col_serial = njit(cache=True, nogil=True)(_im2col_into.py_func)
-_col2im_serial = njit(cache=True, nogil=True)(_col2im_into.py_func)
+# Serial copies, for the chunk threads. Not cached on disk: Numba's cache is keyed by the
+# function's name and line, so a cached copy would share (and could load) the parallel
+# version's machine code, and two threads launching a parallel loop at once abort the
+# process under the workqueue threading layer.
+_im2col_serial = njit(cache=False, nogil=True)(_im2col_into.py_func)
+_col2im_serial = njit(cache=False, nogil=True)(_col2im_into.py_func)
 _workspaces: dict[tuple, np.ndarray] = {}
 _pool: dict = {}  # thread pools by size, and the BLAS thread controller
 

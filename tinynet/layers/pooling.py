@@ -23,7 +23,7 @@ class MaxPool2D(Layer):
         dL/dx[n, i*stride + di*, j*stride + dj*, c] += g[n, i, j, c]     (0 elsewhere)
 
     For non-overlapping windows (``stride == pool``) the forward pass is two lines
-    of NumPy; ``_forward`` below spells them out, and the kernel
+    of NumPy, written out in the comment in ``_forward``; the kernel
     (``tinynet.kernels.maxpool2d_forward``) computes the same in one pass, together
     with the winners.
 
