@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from experiments import data, metrics, plots, replicated, replicates, store, studies, zoo
+from experiments import data, metrics, plots, replicate_report, replicates, store, studies, zoo
 from experiments.cli import USAGE_ERROR, one_line
 from experiments.formatting import count, duration, image, pct, table
 from experiments.readme import copy_figure, replace_block
@@ -55,7 +55,7 @@ def make_figures(results: dict, samples: dict, out: Path) -> dict:
         ``example`` (None without the first test image), ``mistakes`` (``(name, path)``
         for the most accurate model, None if it made no mistake), and per model name
         ``curves`` and ``confusion``, and ``replicates``, the figures across seeds
-        (:func:`experiments.replicated.draw`).
+        (:func:`experiments.replicate_report.draw`).
     """
     out = Path(out)
     folder = out / store.FIGURES
@@ -89,7 +89,7 @@ def make_figures(results: dict, samples: dict, out: Path) -> dict:
         example = {n: models[n] for n in study.example_models(results)}
         plots.example_prediction(example, samples[0], class_names, out / figures["example"],
                                  data_label)  # fmt: skip
-    figures["replicates"] = replicated.draw(study, results, out, path)
+    figures["replicates"] = replicate_report.draw(study, results, out, path)
     for name in names:
         figures["curves"][name] = path(f"curves_{name}")
         plots.training_curves(name, models[name], out / figures["curves"][name], data_label)
@@ -264,7 +264,7 @@ def render(results: dict, figures: dict, predictions: dict | None = None) -> str
     sections += [
         _models_table(results),
         _results_section(results),
-        *replicated.sections(study, results, figures["replicates"], predictions or {}),
+        *replicate_report.sections(study, results, figures["replicates"], predictions or {}),
         *study.decision_sections(results, figures),
         "## Accuracy per epoch\n\nSolid: training, dashed: validation, dotted: test accuracy "
         "after training.\n\n"
@@ -301,11 +301,11 @@ def readme_summary(results: dict, figures: dict, out: Path, readme: Path) -> str
     if note:
         parts.append(f"**{note}**")
     parts += [main_tables(results), *study.readme_lines(results)]
-    if replicated.has_replicates(results):
+    if replicate_report.has_replicates(results):
         parts.append(
             f"Across {count(len(replicates.seeds(results)), 'seed')}: mean ± standard deviation "
             "[95% confidence interval of the mean]; the published run against the spread of "
-            "ours.\n\n" + replicated.summary_table(study, results)
+            "ours.\n\n" + replicate_report.summary_table(study, results)
         )
     for which in study.readme_figures:
         if which == "f1":
