@@ -24,6 +24,7 @@ import numpy as np
 from experiments import zoo
 from tinynet.kernels import numba_kernels, reference
 from tinynet.layers import Conv2D, Layer, MaxPool2D, ReLU
+from tinynet.layers.conv import conv_output_size
 
 #: The models whose layers give the shapes (the CNNs: where the kernels matter).
 SHAPE_MODELS = ("cnn", "dcnn")
@@ -86,12 +87,10 @@ def _random(shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
 
 def _conv_geometry(layer: Conv2D) -> tuple[int, ...]:
     """``kernel_h, kernel_w, stride, pad_top, pad_left, out_h, out_w`` of ``layer``."""
-    (h, w, _), (out_h, out_w, _) = layer.input_shape, layer.output_shape
-    kernel_h, kernel_w = layer.kernel_size
-    stride = layer.stride
-    pad_top = max((out_h - 1) * stride + kernel_h - h, 0) // 2
-    pad_left = max((out_w - 1) * stride + kernel_w - w, 0) // 2
-    return kernel_h, kernel_w, stride, pad_top, pad_left, out_h, out_w
+    (h, w, _), (kernel_h, kernel_w) = layer.input_shape, layer.kernel_size
+    out_h, pad_top = conv_output_size(h, kernel_h, layer.stride, layer.padding)
+    out_w, pad_left = conv_output_size(w, kernel_w, layer.stride, layer.padding)
+    return kernel_h, kernel_w, layer.stride, pad_top, pad_left, out_h, out_w
 
 
 def _im2col_arguments(shape, geometry, cols_shape):  # into a reused buffer, as Conv2D calls it
