@@ -19,6 +19,7 @@ CONV_CASES = [
     (1, 9, 7, 5, 3, 2, 2, "valid"),
     (2, 5, 5, 1, 5, 5, 1, "valid"),
     (2, 6, 5, 3, 1, 1, 1, "valid"),
+    (2, 6, 7, 3, 2, 4, 1, "same"),
 ]
 DTYPES = [np.float32, np.float64]
 #: Agreement of kernels that add in another order than their reference (chunked GEMMs,
@@ -59,8 +60,9 @@ def test_conv2d_kernels_agree(
     monkeypatch.setattr(numba_kernels, "WORKERS", workers)
     geometry = reference.ConvGeometry(*conv_args(h, w, kh, kw, stride, padding))
     x = rng.standard_normal((n, h, w, c)).astype(dtype)
-    weights = rng.standard_normal((kh, kw, c, 3)).astype(dtype)
-    bias = rng.standard_normal(3).astype(dtype)
+    filters = 1 if c == 2 else 3  # one output channel: a one-channel gradient to convolve
+    weights = rng.standard_normal((kh, kw, c, filters)).astype(dtype)
+    bias = rng.standard_normal(filters).astype(dtype)
     y = reference.conv2d_forward(x, weights, bias, geometry)
     grad = rng.standard_normal(y.shape).astype(dtype)
     pairs = [

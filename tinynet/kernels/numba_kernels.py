@@ -410,7 +410,27 @@ def conv2d_backward_weights(x, grad_output, geometry):
 
 
 def conv2d_backward_data(grad_output, weights, geometry, input_shape):
-    """Numba version of :func:`tinynet.kernels.reference.conv2d_backward_data`."""
+    """Numba version of :func:`tinynet.kernels.reference.conv2d_backward_data`.
+
+    With stride 1, the input gradient is itself a convolution: of ``g`` (padded by
+    ``KH - 1 - pad_top`` rows and ``KW - 1 - pad_left`` columns) with the kernel turned
+    by 180 degrees and its two channel axes swapped::
+
+        dL/dx[y, x, c] = sum over i, j, f of g[y + pad_top - i, x + pad_left - j, f] W[i, j, c, f]
+                       = conv2d_forward(g, W[::-1, ::-1].transpose(0, 1, 3, 2))
+
+    One im2col of ``g`` and one matrix product per chunk, instead of a product that
+    writes KH*KW numbers per input pixel and a col2im that adds them back up.
+    """
+    if geometry.stride == 1:
+        kernel_h, kernel_w = geometry.kernel_h, geometry.kernel_w
+        turned = np.ascontiguousarray(weights[::-1, ::-1].transpose(0, 1, 3, 2))
+        full = reference.ConvGeometry(
+            kernel_h, kernel_w, 1, kernel_h - 1 - geometry.pad_top,
+            kernel_w - 1 - geometry.pad_left, input_shape[1], input_shape[2],
+        )  # fmt: skip
+        no_bias = np.zeros(input_shape[-1], dtype=grad_output.dtype)
+        return conv2d_forward(grad_output, turned, no_bias, full)
     filters = weights.shape[-1]
     patch_size = weights.size // filters
     grad_input = np.empty(input_shape, dtype=grad_output.dtype)
