@@ -9,6 +9,8 @@ import pytest
 
 from tinynet.kernels import numba_kernels, reference
 from tinynet.layers.conv import conv_output_size
+from tinynet.layers.pooling import max_pool
+from tinynet.optimizers import adam_step
 
 # (N, H, W, C, kernel_h, kernel_w, stride, padding)
 CONV_CASES = [
@@ -142,6 +144,14 @@ def test_maxpool_agrees(rng, dtype, shape, pool, stride):
     assert got.dtype == dtype
 
 
+@pytest.mark.parametrize("kernels", [reference, numba_kernels], ids=["numpy", "numba"])
+@pytest.mark.parametrize("shape, pool", [((3, 8, 8, 5), 2), ((2, 7, 9, 3), 2), ((2, 9, 9, 4), 3)])
+def test_maxpool_kernels_compute_the_layer_files_max_pool(rng, kernels, shape, pool):
+    x = rng.standard_normal(shape)
+    y, _ = kernels.maxpool2d_forward(x, pool, pool)
+    np.testing.assert_array_equal(y, max_pool(x, pool))
+
+
 def test_maxpool_forward_reference_by_hand():
     x = np.array([[1, 5, 2, 0], [3, 4, 8, 8], [0, 0, 1, 1], [9, 0, 1, 1]], float)[None, :, :, None]
     out, argmax = reference.maxpool2d_forward(x, 2, 2)
@@ -188,13 +198,16 @@ def test_adam_update_agrees(rng, dtype, shape):
     assert (np.prod(shape) >= numba_kernels.PARALLEL_SIZE) == (shape == (300, 300))
     arrays = [rng.standard_normal(shape).astype(dtype) for _ in range(2)]
     states = [(arrays[0].copy(), np.zeros_like(arrays[0]), np.zeros_like(arrays[0]))
-              for _ in range(2)]
+              for _ in range(3)]
     scalars = [dtype(s) for s in (1e-2, 0.9, 0.999, 1e-7)]
-    for kernels, (param, m, v) in zip((reference, numba_kernels), states, strict=True):
+    # The kernels against each other and against optimizers.adam_step, Adam's three lines.
+    updates = (reference.adam_update, numba_kernels.adam_update, adam_step)
+    for update, (param, m, v) in zip(updates, states, strict=True):
         for _ in range(3):
-            kernels.adam_update(param, arrays[1], m, v, *scalars)
-    for a, b in zip(states[0], states[1], strict=True):
+            update(param, arrays[1], m, v, *scalars)
+    for a, b, c in zip(*states, strict=True):
         np.testing.assert_array_equal(b, a)
+        np.testing.assert_array_equal(c, a)
     assert not np.array_equal(states[0][0], arrays[0])
 
 

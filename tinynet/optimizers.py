@@ -83,6 +83,17 @@ class SGD(Optimizer):
                 p += v
 
 
+def adam_step(param, grad, m, v, alpha, beta_1, beta_2, epsilon) -> None:
+    """One Adam update of ``param`` and its moments ``m``, ``v``, in place, in NumPy.
+
+    :class:`Adam` runs the same three lines fused into one pass over memory
+    (``tinynet.kernels.adam_update``); the tests check that the two agree.
+    """
+    m += (1 - beta_1) * (grad - m)  # first moment: a running mean of g
+    v += (1 - beta_2) * (grad * grad - v)  # second moment: a running mean of g**2
+    param -= alpha * m / (np.sqrt(v) + epsilon)
+
+
 class Adam(Optimizer):
     """Adam (Kingma & Ba, 2015) with Keras' defaults and update rule::
 
@@ -115,6 +126,4 @@ class Adam(Optimizer):
         dtype = params[0].dtype if params else np.float64
         scalars = np.array([alpha, self.beta_1, self.beta_2, self.epsilon], dtype=dtype)
         for p, g, m, v in zip(params, grads, self._m, self._v, strict=True):
-            # m += (1 - beta_1) * (g - m);  v += (1 - beta_2) * (g*g - v)
-            # p -= alpha * m / (sqrt(v) + epsilon)      in one pass: kernels.adam_update
-            kernels.adam_update(p, g, m, v, *scalars)
+            kernels.adam_update(p, g, m, v, *scalars)  # adam_step, in one pass

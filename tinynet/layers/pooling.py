@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from tinynet import kernels
 from tinynet.layers.base import Layer
 from tinynet.validation import check_positive_int
+
+
+def max_pool(x: np.ndarray, pool: int) -> np.ndarray:
+    """Max pooling over non-overlapping ``pool x pool`` windows, in NumPy.
+
+    Crop ``x`` (N, H, W, C) to whole windows, give each window its own two axes,
+    and take the maximum over them: (N, H // pool, W // pool, C).
+    """
+    n, h, w, c = x.shape
+    out_h, out_w = h // pool, w // pool
+    windows = x[:, : out_h * pool, : out_w * pool].reshape(n, out_h, pool, out_w, pool, c)
+    return windows.max(axis=(2, 4))
 
 
 class MaxPool2D(Layer):
@@ -23,9 +37,9 @@ class MaxPool2D(Layer):
         dL/dx[n, i*stride + di*, j*stride + dj*, c] += g[n, i, j, c]     (0 elsewhere)
 
     For non-overlapping windows (``stride == pool``) the forward pass is two lines
-    of NumPy, written out in the comment in ``_forward``; the kernel
-    (``tinynet.kernels.maxpool2d_forward``) computes the same in one pass, together
-    with the winners.
+    of NumPy, :func:`max_pool` below; the kernel the layer runs
+    (``tinynet.kernels.maxpool2d_forward``) computes the same numbers in one pass,
+    together with the winners that the backward pass needs.
 
     Parameters
     ----------
@@ -56,9 +70,6 @@ class MaxPool2D(Layer):
         return (out_h, out_w, c)
 
     def _forward(self, x, training):
-        # With stride == pool: crop to whole windows, give each window its own two axes,
-        #   windows = x[:, :OH*p, :OW*p].reshape(N, OH, p, OW, p, C)
-        #   y = windows.max(axis=(2, 4))
         y, self._argmax = kernels.maxpool2d_forward(x, self.pool_size, self.stride)
         return y
 
