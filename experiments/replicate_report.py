@@ -147,15 +147,28 @@ def _paired(study: Study, results: dict, predictions: dict[str, np.ndarray]) -> 
     )
 
 
+def _seeds_sentence(results: dict) -> str:
+    """The section's title and which seeds trained which models (they may differ)."""
+    by_seeds: dict[tuple[int, ...], list[str]] = {}
+    for name in results["models"]:
+        by_seeds.setdefault(tuple(sorted(replicates.runs(results, name))), []).append(name)
+    if len(by_seeds) == 1:
+        seeds = next(iter(by_seeds))
+        return (f"## Replicates: {len(seeds)} seeds\n\nEvery model was trained once per seed "
+                f"({', '.join(map(str, seeds))})")  # fmt: skip
+    counts = sorted(len(seeds) for seeds in by_seeds)
+    groups = "; ".join(f"{', '.join(names)} with {', '.join(map(str, seeds))}"
+                       for seeds, names in by_seeds.items())  # fmt: skip
+    return (f"## Replicates: {counts[0]} to {counts[-1]} seeds per model\n\nEach model was "
+            f"trained once per seed ({groups})")
+
+
 def sections(study: Study, results: dict, figures: dict, predictions: dict) -> list[str]:
     """The report's section on replicates (empty below :data:`MIN_SEEDS` seeds)."""
     if not has_replicates(results):
         return []
-    seeds = replicates.seeds(results)
     parts = [
-        f"## Replicates: {len(seeds)} seeds\n\n"
-        f"Every model was trained once per seed ({', '.join(map(str, seeds))}); the seed "
-        "drives the initial weights, dropout and shuffling"
+        _seeds_sentence(results) + "; the seed drives the initial weights, dropout and shuffling"
         + (", and the train/validation split." if results["protocol"].get("resplit") else
            f", while the train/validation split stays seed {results['protocol']['seed']}'s.")
         + f" The tables above are seed {results['protocol']['seed']}'s run. Below: mean ± "

@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from experiments import data, metrics, plots, replicate_report, replicates, store, studies, zoo
+from experiments import data, metrics, plots, replicate_report, store, studies, zoo
 from experiments.cli import USAGE_ERROR, one_line
 from experiments.formatting import count, duration, image, pct, table
 from experiments.readme import copy_figure, replace_block
@@ -303,7 +303,7 @@ def readme_summary(results: dict, figures: dict, out: Path, readme: Path) -> str
     parts += [main_tables(results), *study.readme_lines(results)]
     if replicate_report.has_replicates(results):
         parts.append(
-            f"Across {count(len(replicates.seeds(results)), 'seed')}: mean ± standard deviation "
+            "Across seeds (how many, per model: the seeds column): mean ± standard deviation "
             "[95% confidence interval of the mean]; the published run against the spread of "
             "ours.\n\n" + replicate_report.summary_table(study, results)
         )

@@ -129,6 +129,14 @@ def test_own_seed_replicate_is_the_single_seed_run_and_pairs_are_tested(tmp_path
     assert "McNemar" in line
 
 
+def test_models_trained_with_different_seeds_are_said_so(tmp_path):
+    assert run(model_comparison.main, tmp_path, "--models", "nn", "--seeds", "2") == 0
+    assert run(model_comparison.main, tmp_path, "--models", "lm", "--seeds", "3") == 0
+    report = (tmp_path / "report.md").read_text()
+    assert "## Replicates: 2 to 3 seeds per model" in report
+    assert "(nn with 42, 43; lm with 42, 43, 44)" in report
+
+
 def test_jobs_write_every_replicate_from_the_calling_process(tmp_path):
     assert run(model_comparison.main, tmp_path, "--models", "lm", "--seeds", "2",
                "--jobs", "2") == 0  # fmt: skip
