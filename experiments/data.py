@@ -2,7 +2,8 @@
 
 Every model of a run sees exactly the same arrays, prepared once here:
 
-1. load the dataset (:func:`tinynet.datasets.load_dataset`). ``"auto"`` is MNIST,
+1. load the dataset (:func:`tinynet.datasets.load_dataset`, or for ``"csv"``
+   :func:`experiments.kaggle_csv.load_kaggle_csv`). ``"auto"`` is MNIST,
    or, when MNIST is nowhere to be found and no ``--data-dir`` was named, the 8x8
    digits, with the reason recorded so that every output can say so;
 2. split its training images into train and validation, shuffled with the run's
@@ -27,6 +28,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from experiments.kaggle_csv import load_kaggle_csv
 from tinynet.datasets import (
     Dataset,
     DatasetNotFoundError,
@@ -125,7 +127,7 @@ def _load_dataset(
     and no ``data_dir`` was given: a location the user named is never replaced.
     """
     if dataset == "csv":
-        return load_dataset("csv", path=data_path), None
+        return load_kaggle_csv(data_path), None
     if dataset != "auto":
         return load_dataset(dataset, data_dir=data_dir), None
     if data_dir is not None:
@@ -158,7 +160,7 @@ def load(
         Keep at most :data:`QUICK_SIZES` images of each part.
     data_path : Path or None
         For ``"csv"``: Kaggle's Digit Recognizer ``train.csv`` (split 80/20 into train
-        and test by :func:`tinynet.datasets.load_dataset`).
+        and test by :func:`experiments.kaggle_csv.load_kaggle_csv`).
 
     Raises
     ------

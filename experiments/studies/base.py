@@ -47,7 +47,7 @@ class Study:
     models : tuple of str
         Every zoo model the study can train, in the order the report lists them.
     datasets : tuple of str
-        The datasets the published numbers are for (``load_dataset`` names), and
+        The datasets the published numbers are for (``--dataset`` names), and
         ``datasets_title``, the same in words.
     epochs, batch_size : int
         The protocol's defaults (the seed's, 42, is the same for every study).

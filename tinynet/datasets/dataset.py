@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+Arrays = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]  # two (x, y) pairs
+
 
 class DatasetError(ValueError):
     """A data file or directory is missing, damaged or not what it claims to be (named)."""
@@ -28,14 +30,10 @@ class DatasetWarning(UserWarning):
 
 @dataclass(frozen=True, eq=False)
 class Dataset:
-    """A train/test image classification dataset, checked on construction.
-
-    ``x_train``, ``x_test`` are uint8 images ``(N, H, W)`` with ``image_shape = (H, W)``;
-    ``y_train``, ``y_test`` int64 labels ``(N,)`` indexing ``class_names``; anything else
-    is a :class:`DatasetError`. ``name`` is ``"mnist"``, ``"fashion-mnist"``, ``"digits"``
-    or ``"csv"``; ``source`` where the data came from (a directory, ``"cache: ..."``,
-    ``"download: ..."``, ``"scikit-learn bundled digits"``, a CSV path).
-    """
+    """A train/test image classification dataset, checked on construction: uint8 images
+    ``(N, H, W)`` with ``image_shape = (H, W)`` and int64 labels ``(N,)`` indexing
+    ``class_names``, else a :class:`DatasetError`. ``source`` says where the data came from
+    (a directory, ``"cache: ..."``, ``"download: ..."``, ``"scikit-learn bundled digits"``)."""
 
     name: str
     x_train: np.ndarray = field(repr=False)
@@ -100,10 +98,8 @@ def flatten_images(x: np.ndarray) -> np.ndarray:
     return x.reshape(len(x), -1)
 
 
-def train_validation_split(
-    x: np.ndarray, y: np.ndarray, validation_size: int | float = 10_000, seed: int = 42,
-    stratify: bool = False,
-) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+def train_validation_split(x: np.ndarray, y: np.ndarray, validation_size: int | float = 10_000,
+                           seed: int = 42, stratify: bool = False) -> Arrays:
     """Split off a validation set: ``(x_train, y_train), (x_val, y_val)``, copies.
 
     scikit-learn's shuffled ``train_test_split`` with ``random_state=seed``, the same on
