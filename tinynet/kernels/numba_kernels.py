@@ -233,10 +233,13 @@ def _conv2d_one_channel_into(image, weights, bias, geometry, y):
 
 @njit(inline="always")
 def _weights_one_channel_pixel(image, oh, ow, g, geometry, partial):
-    # Any window: dW[tap] += x[tap's input pixel] * g, taps inside the image.
+    # Any window: dW[tap] += x[tap's input pixel] * g, taps inside the image; db += g.
     kernel_h, kernel_w, stride, pad_top, pad_left, _, _ = geometry
     top, i_first, i_stop = _taps_inside(oh, stride, pad_top, kernel_h, image.shape[0])
     left, j_first, j_stop = _taps_inside(ow, stride, pad_left, kernel_w, image.shape[1])
+    bias = partial[kernel_h * kernel_w]
+    for f in range(g.size):
+        bias[f] += g[f]
     for i in range(i_first, i_stop):
         for j in range(j_first, j_stop):
             value, tap = image[top + i, left + j], partial[i * kernel_w + j]
@@ -248,6 +251,9 @@ def _weights_one_channel_pixel(image, oh, ow, g, geometry, partial):
 def _weights_3x3_pair(image, top, left, g_left, g_right, partial):
     # Two neighbouring 3x3 windows wholly inside the image, one kernel row at a time:
     # each tap's row of dW is read and written once for both pixels instead of twice.
+    bias = partial[9]
+    for f in range(g_left.size):
+        bias[f] += g_left[f] + g_right[f]
     for i in range(3):
         row = image[top + i]
         v0, v1, v2, v3 = row[left], row[left + 1], row[left + 2], row[left + 3]
@@ -260,8 +266,11 @@ def _weights_3x3_pair(image, top, left, g_left, g_right, partial):
 
 @njit(parallel=True, cache=True)
 def _conv2d_one_channel_weights(image, grad_output, geometry, per_image):
-    # dL/dW for C == 1, one partial sum per image (each thread owns its images, and
-    # each image is added up in one fixed order: the same bits every run).
+    # dL/dW and dL/db for C == 1, one partial sum per image (each thread owns its images,
+    # and each image is added up in one fixed order: the same bits every run). The bias
+    # is the weight of an input that is always 1: its sum is the last row of per_image,
+    # added in the same pass over grad_output (NumPy's g.sum(axis=0) was a second pass,
+    # slower than this whole kernel).
     kernel_h, kernel_w, stride, pad_top, pad_left, out_h, out_w = geometry
     n, h, w = image.shape
     unrolled = kernel_h == kernel_w == 3 and stride == 1
@@ -502,13 +511,13 @@ def conv2d_backward_weights(x, grad_output, geometry):
     n, filters = x.shape[0], grad_output.shape[-1]
     patch_size = geometry.kernel_h * geometry.kernel_w * x.shape[-1]
     weight_shape = (geometry.kernel_h, geometry.kernel_w, x.shape[-1], filters)
-    grad_bias = grad_output.reshape(-1, filters).sum(axis=0)
     if x.shape[-1] == 1:
-        per_image = np.empty((n, patch_size, filters), dtype=x.dtype)
+        per_image = np.empty((n, patch_size + 1, filters), dtype=x.dtype)  # + the bias
         image = np.ascontiguousarray(x).reshape(x.shape[:3])
         grad_output = np.ascontiguousarray(grad_output)
-        per_image = _conv2d_one_channel_weights(image, grad_output, tuple(geometry), per_image)
-        return per_image.sum(axis=0).reshape(weight_shape), grad_bias
+        sums = _conv2d_one_channel_weights(image, grad_output, tuple(geometry), per_image).sum(0)
+        return sums[:-1].reshape(weight_shape), sums[-1]
+    grad_bias = grad_output.reshape(-1, filters).sum(axis=0)
 
     def partial_sum(chunk, chunk_rows):
         cols = _patches(x, geometry, chunk, patch_size, chunk_rows)
