@@ -15,6 +15,8 @@ from tinynet.optimizers import adam_step
 # (N, H, W, C, kernel_h, kernel_w, stride, padding)
 CONV_CASES = [
     (2, 28, 28, 1, 3, 3, 1, "same"),
+    (2, 7, 8, 1, 3, 3, 1, "same"),  # one channel, 3x3: odd and even rows of whole windows
+    (1, 6, 9, 1, 3, 3, 1, "valid"),
     (3, 7, 6, 2, 3, 3, 1, "same"),
     (2, 7, 7, 3, 3, 3, 2, "same"),
     (2, 8, 8, 4, 3, 3, 2, "same"),
@@ -150,6 +152,20 @@ def test_maxpool_kernels_compute_the_layer_files_max_pool(rng, kernels, shape, p
     x = rng.standard_normal(shape)
     y, _ = kernels.maxpool2d_forward(x, pool, pool)
     np.testing.assert_array_equal(y, max_pool(x, pool))
+
+
+@pytest.mark.parametrize("shape, pool, stride", [((1, 4, 4, 3), 2, 2), ((1, 5, 5, 3), 3, 2)])
+def test_maxpool_nan_wins_as_in_the_reference(shape, pool, stride):
+    """np.argmax counts NaN as the largest value: the first NaN in a window wins."""
+    x = np.zeros(shape, np.float32)
+    x[0, 0, 1, 0] = np.nan  # a later entry of the first window
+    x[0, 1, 0, 1] = x[0, 1, 1, 1] = np.nan  # two NaNs: the first one wins
+    x[0, 0, 0, 2], x[0, 1, 1, 2] = np.nan, 5.0  # a NaN first, then a larger number
+    out, argmax = reference.maxpool2d_forward(x, pool, stride)
+    out_nb, argmax_nb = numba_kernels.maxpool2d_forward(x, pool, stride)
+    np.testing.assert_array_equal(argmax[0, 0, 0], [1, pool, 0])
+    np.testing.assert_array_equal(out_nb, out)  # NaN where NaN
+    np.testing.assert_array_equal(argmax_nb, argmax)
 
 
 def test_maxpool_forward_reference_by_hand():

@@ -77,6 +77,14 @@ def _col2im_into(cols, kernel_h, kernel_w, stride, pad_top, pad_left, out_h, out
     return image
 
 
+@njit(inline="always")
+def _wins(value, best):
+    # The reference's argmax: a later pixel wins only when strictly greater (the first
+    # maximum wins ties), and NaN counts as the largest, so the first NaN wins. Bitwise
+    # operators instead of `and`/`or`: no branches, so the channel loop vectorizes.
+    return (value > best) | ((value != value) & (best == best))
+
+
 @njit(parallel=True, cache=True)
 def _maxpool_forward_into(x, pool_h, pool_w, stride, out, argmax):
     # Channels innermost, and select instead of branch: vectorizes, and random
@@ -93,9 +101,34 @@ def _maxpool_forward_into(x, pool_h, pool_w, stride, out, argmax):
                 for k in range(1, pool_h * pool_w):
                     pixel = x[b, oh * stride + k // pool_w, ow * stride + k % pool_w]
                     for ch in range(c):
-                        better = pixel[ch] > best[ch]  # strictly: the first maximum wins ties
+                        better = _wins(pixel[ch], best[ch])
                         winner[ch] = k if better else winner[ch]
                         best[ch] = pixel[ch] if better else best[ch]
+    return out, argmax
+
+
+@njit(parallel=True, cache=True)
+def _maxpool_2x2_forward_into(x, out, argmax):
+    # pool == stride == 2, the usual case: the four pixels of a window are loaded
+    # into registers and compared there, one pass over x with no window loop and no
+    # read-back of out and argmax (about 3x faster than the general loop above).
+    n, out_h, out_w, c = out.shape
+    for b in prange(n):
+        for oh in range(out_h):
+            top, bottom = x[b, 2 * oh], x[b, 2 * oh + 1]
+            for ow in range(out_w):
+                p0, p1 = top[2 * ow], top[2 * ow + 1]
+                p2, p3 = bottom[2 * ow], bottom[2 * ow + 1]
+                best, winner = out[b, oh, ow], argmax[b, oh, ow]
+                for ch in range(c):
+                    value, k = p0[ch], 0
+                    if _wins(p1[ch], value):
+                        value, k = p1[ch], 1
+                    if _wins(p2[ch], value):
+                        value, k = p2[ch], 2
+                    if _wins(p3[ch], value):
+                        value, k = p3[ch], 3
+                    best[ch], winner[ch] = value, k
     return out, argmax
 
 
@@ -129,49 +162,135 @@ def _maxpool_backward_into(grad_output, argmax, pool, stride, grad_input):
     return grad_input
 
 
+@njit(inline="always")
+def _taps_inside(out_index, stride, pad, kernel, size):
+    # Where the window of output row/column `out_index` starts in the image, and the
+    # range of kernel taps that land inside it: the border then needs no per-tap test.
+    start = out_index * stride - pad
+    return start, max(0, -start), min(kernel, size - start)
+
+
+@njit(inline="always")
+def _whole_windows(stride, pad, kernel, size, out_size):
+    # The output rows (or columns) whose window lies wholly inside the image.
+    return (pad + stride - 1) // stride, min(out_size, (size - kernel + pad) // stride + 1)
+
+
+@njit(inline="always")
+def _conv_one_channel_pixel(image, oh, ow, weights, bias, geometry, pixel):
+    # Any window: the taps inside the image in (i, j) order, then the bias.
+    kernel_h, kernel_w, stride, pad_top, pad_left, _, _ = geometry
+    top, i_first, i_stop = _taps_inside(oh, stride, pad_top, kernel_h, image.shape[0])
+    left, j_first, j_stop = _taps_inside(ow, stride, pad_left, kernel_w, image.shape[1])
+    pixel[:] = 0
+    for i in range(i_first, i_stop):
+        for j in range(j_first, j_stop):
+            value, tap = image[top + i, left + j], weights[i * kernel_w + j]
+            for f in range(pixel.size):
+                pixel[f] += value * tap[f]
+    for f in range(pixel.size):
+        pixel[f] += bias[f]
+
+
+@njit(inline="always")
+def _conv_3x3_pixel(image, top, left, weights, bias, pixel):
+    # A 3x3 window wholly inside the image: the nine inputs are loaded once, and each
+    # output is one expression (the same additions, in the same order, as above), so its
+    # sum stays in a register instead of going back to memory after every tap.
+    r0, r1, r2 = image[top], image[top + 1], image[top + 2]
+    a0, a1, a2 = r0[left], r0[left + 1], r0[left + 2]
+    a3, a4, a5 = r1[left], r1[left + 1], r1[left + 2]
+    a6, a7, a8 = r2[left], r2[left + 1], r2[left + 2]
+    for f in range(pixel.size):
+        total = a0 * weights[0, f] + a1 * weights[1, f] + a2 * weights[2, f]
+        total += a3 * weights[3, f] + a4 * weights[4, f] + a5 * weights[5, f]
+        total += a6 * weights[6, f] + a7 * weights[7, f] + a8 * weights[8, f]
+        pixel[f] = total + bias[f]
+
+
 @njit(parallel=True, cache=True)
-def _conv2d_one_channel_into(x, weights, bias, geometry, y):
+def _conv2d_one_channel_into(image, weights, bias, geometry, y):
     # Direct loop for C == 1: im2col would write KH*KW numbers per pixel for a GEMM too
-    # thin to be anything but memory-bound. weights: (KH*KW, F).
+    # thin to be anything but memory-bound. image: (N, H, W); weights: (KH*KW, F). The
+    # loop over F is innermost and contiguous, so it vectorizes. 3x3 stride-1 windows
+    # inside the image (all but a one-pixel frame for 'same') take the unrolled form.
     kernel_h, kernel_w, stride, pad_top, pad_left, out_h, out_w = geometry
-    n, h, w, _ = x.shape
-    filters = y.shape[3]
+    n, h, w = image.shape
+    unrolled = kernel_h == kernel_w == 3 and stride == 1
+    row_first, row_stop = _whole_windows(stride, pad_top, kernel_h, h, out_h)
+    col_first, col_stop = _whole_windows(stride, pad_left, kernel_w, w, out_w)
     for b in prange(n):
         for oh in range(out_h):
+            inner_row = unrolled and row_first <= oh < row_stop
             for ow in range(out_w):
-                for f in range(filters):
-                    y[b, oh, ow, f] = 0
-                for i in range(kernel_h):
-                    row = oh * stride + i - pad_top
-                    for j in range(kernel_w):
-                        col = ow * stride + j - pad_left
-                        if 0 <= row < h and 0 <= col < w:
-                            value = x[b, row, col, 0]
-                            for f in range(filters):
-                                y[b, oh, ow, f] += value * weights[i * kernel_w + j, f]
-                for f in range(filters):
-                    y[b, oh, ow, f] += bias[f]
+                pixel = y[b, oh, ow]
+                if inner_row and col_first <= ow < col_stop:
+                    _conv_3x3_pixel(image[b], oh - pad_top, ow - pad_left, weights, bias, pixel)
+                else:
+                    _conv_one_channel_pixel(image[b], oh, ow, weights, bias, geometry, pixel)
     return y
 
 
+@njit(inline="always")
+def _weights_one_channel_pixel(image, oh, ow, g, geometry, partial):
+    # Any window: dW[tap] += x[tap's input pixel] * g, taps inside the image; db += g.
+    kernel_h, kernel_w, stride, pad_top, pad_left, _, _ = geometry
+    top, i_first, i_stop = _taps_inside(oh, stride, pad_top, kernel_h, image.shape[0])
+    left, j_first, j_stop = _taps_inside(ow, stride, pad_left, kernel_w, image.shape[1])
+    bias = partial[kernel_h * kernel_w]
+    for f in range(g.size):
+        bias[f] += g[f]
+    for i in range(i_first, i_stop):
+        for j in range(j_first, j_stop):
+            value, tap = image[top + i, left + j], partial[i * kernel_w + j]
+            for f in range(g.size):
+                tap[f] += value * g[f]
+
+
+@njit(inline="always")
+def _weights_3x3_pair(image, top, left, g_left, g_right, partial):
+    # Two neighbouring 3x3 windows wholly inside the image, one kernel row at a time:
+    # each tap's row of dW is read and written once for both pixels instead of twice.
+    bias = partial[9]
+    for f in range(g_left.size):
+        bias[f] += g_left[f] + g_right[f]
+    for i in range(3):
+        row = image[top + i]
+        v0, v1, v2, v3 = row[left], row[left + 1], row[left + 2], row[left + 3]
+        t0, t1, t2 = partial[3 * i], partial[3 * i + 1], partial[3 * i + 2]
+        for f in range(g_left.size):
+            t0[f] += v0 * g_left[f] + v1 * g_right[f]
+            t1[f] += v1 * g_left[f] + v2 * g_right[f]
+            t2[f] += v2 * g_left[f] + v3 * g_right[f]
+
+
 @njit(parallel=True, cache=True)
-def _conv2d_one_channel_weights(x, grad_output, geometry, per_image):
-    # dL/dW for C == 1, one partial sum per image (each thread owns its images).
+def _conv2d_one_channel_weights(image, grad_output, geometry, per_image):
+    # dL/dW and dL/db for C == 1, one partial sum per image (each thread owns its images,
+    # and each image is added up in one fixed order: the same bits every run). The bias
+    # is the weight of an input that is always 1: its sum is the last row of per_image,
+    # added in the same pass over grad_output (NumPy's g.sum(axis=0) was a second pass,
+    # slower than this whole kernel).
     kernel_h, kernel_w, stride, pad_top, pad_left, out_h, out_w = geometry
-    n, h, w, _ = x.shape
-    filters = grad_output.shape[3]
+    n, h, w = image.shape
+    unrolled = kernel_h == kernel_w == 3 and stride == 1
+    row_first, row_stop = _whole_windows(stride, pad_top, kernel_h, h, out_h)
+    col_first, col_stop = _whole_windows(stride, pad_left, kernel_w, w, out_w)
     for b in prange(n):
-        per_image[b] = 0
+        partial = per_image[b]
+        partial[:] = 0
         for oh in range(out_h):
-            for ow in range(out_w):
-                for i in range(kernel_h):
-                    row = oh * stride + i - pad_top
-                    for j in range(kernel_w):
-                        col = ow * stride + j - pad_left
-                        if 0 <= row < h and 0 <= col < w:
-                            value, tap = x[b, row, col, 0], i * kernel_w + j
-                            for f in range(filters):
-                                per_image[b, tap, f] += value * grad_output[b, oh, ow, f]
+            inner_row = unrolled and row_first <= oh < row_stop
+            ow = 0
+            while ow < out_w:
+                g = grad_output[b, oh]
+                if inner_row and col_first <= ow and ow + 1 < col_stop:
+                    top, left = oh - pad_top, ow - pad_left
+                    _weights_3x3_pair(image[b], top, left, g[ow], g[ow + 1], partial)
+                    ow += 2
+                else:
+                    _weights_one_channel_pixel(image[b], oh, ow, g[ow], geometry, partial)
+                    ow += 1
     return per_image
 
 
@@ -264,6 +383,8 @@ def maxpool2d_forward(x, pool, stride):
     shape = (n, (h - pool) // stride + 1, (w - pool) // stride + 1, c)
     out = np.empty(shape, dtype=x.dtype)
     argmax = np.empty(shape, dtype=np.int32)
+    if pool == stride == 2:
+        return _maxpool_2x2_forward_into(np.ascontiguousarray(x), out, argmax)
     return _maxpool_forward_into(x, pool, pool, stride, out, argmax)
 
 
@@ -372,8 +493,8 @@ def conv2d_forward(x, weights, bias, geometry):
     patch_size = weights.size // filters
     y = np.empty((n, geometry.out_h, geometry.out_w, filters), dtype=x.dtype)
     if x.shape[-1] == 1:
-        x, weights = np.ascontiguousarray(x), weights.reshape(-1, filters)
-        return _conv2d_one_channel_into(x, weights, bias, tuple(geometry), y)
+        image, taps = np.ascontiguousarray(x).reshape(x.shape[:3]), weights.reshape(-1, filters)
+        return _conv2d_one_channel_into(image, taps, bias, tuple(geometry), y)
 
     def forward(chunk, chunk_rows):
         cols = _patches(x, geometry, chunk, patch_size, chunk_rows)
@@ -390,12 +511,13 @@ def conv2d_backward_weights(x, grad_output, geometry):
     n, filters = x.shape[0], grad_output.shape[-1]
     patch_size = geometry.kernel_h * geometry.kernel_w * x.shape[-1]
     weight_shape = (geometry.kernel_h, geometry.kernel_w, x.shape[-1], filters)
-    grad_bias = grad_output.reshape(-1, filters).sum(axis=0)
     if x.shape[-1] == 1:
-        per_image = np.empty((n, patch_size, filters), dtype=x.dtype)
-        x, grad_output = np.ascontiguousarray(x), np.ascontiguousarray(grad_output)
-        per_image = _conv2d_one_channel_weights(x, grad_output, tuple(geometry), per_image)
-        return per_image.sum(axis=0).reshape(weight_shape), grad_bias
+        per_image = np.empty((n, patch_size + 1, filters), dtype=x.dtype)  # + the bias
+        image = np.ascontiguousarray(x).reshape(x.shape[:3])
+        grad_output = np.ascontiguousarray(grad_output)
+        sums = _conv2d_one_channel_weights(image, grad_output, tuple(geometry), per_image).sum(0)
+        return sums[:-1].reshape(weight_shape), sums[-1]
+    grad_bias = grad_output.reshape(-1, filters).sum(axis=0)
 
     def partial_sum(chunk, chunk_rows):
         cols = _patches(x, geometry, chunk, patch_size, chunk_rows)
