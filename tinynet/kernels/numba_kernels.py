@@ -441,7 +441,9 @@ CHUNK_BYTES = 4 << 20
 #: count at the time of the call (``numba.get_num_threads()``).
 WORKERS: int | None = 1
 
-# Serial copies, for the chunk threads. Not cached on disk: Numba's cache is keyed by the
+# Serial copies, for the chunk threads, and for the one walker too: between two BLAS
+# products the parallel im2col was slower (dcnn's 64->64 forward at batch 32: 15.1 vs
+# 13.5 ms), as BLAS's threads still spin on the cores it wants. Not cached on disk: Numba's cache is keyed by the
 # function's name and line, so a cached copy would share (and could load) the parallel
 # version's machine code, and two threads launching a parallel loop at once abort the
 # process under the workqueue threading layer.
@@ -517,17 +519,20 @@ def conv2d_backward_weights(x, grad_output, geometry):
         grad_output = np.ascontiguousarray(grad_output)
         sums = _conv2d_one_channel_weights(image, grad_output, tuple(geometry), per_image).sum(0)
         return sums[:-1].reshape(weight_shape), sums[-1]
-    grad_bias = grad_output.reshape(-1, filters).sum(axis=0)
 
-    def partial_sum(chunk, chunk_rows):
+    def partial_sums(chunk, chunk_rows):
         cols = _patches(x, geometry, chunk, patch_size, chunk_rows)
-        return cols.T @ grad_output[chunk].reshape(-1, filters)
+        g = grad_output[chunk].reshape(-1, filters)
+        # The bias gradient as a product with ones: a BLAS pass over g while it is in
+        # the cache (NumPy's g.sum(axis=0) is a slower loop over 64-number rows).
+        return cols.T @ g, np.ones(len(g), dtype=g.dtype) @ g
 
     # Added in chunk order, whichever thread finished first: the same bits every run.
-    partials = _map_chunks(partial_sum, n, geometry, patch_size, x.itemsize)
-    grad_weights = partials[0]
-    for partial in partials[1:]:
-        grad_weights += partial
+    partials = _map_chunks(partial_sums, n, geometry, patch_size, x.itemsize)
+    grad_weights, grad_bias = partials[0]
+    for weights_part, bias_part in partials[1:]:
+        grad_weights += weights_part
+        grad_bias += bias_part
     return grad_weights.reshape(weight_shape), grad_bias
 
 
