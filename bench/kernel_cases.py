@@ -117,31 +117,30 @@ def _conv_cases(batch: int) -> Iterator[KernelCase]:
                              image_and_cols)  # fmt: skip
 
 
-def _maxpool_forward_arguments(shape, pool, stride, out_h, out_w):
-    return (_random(shape), pool, pool, stride, out_h, out_w), {}
+def _maxpool_forward_arguments(shape, pool, stride):
+    return (_random(shape), pool, stride), {}
 
 
-def _maxpool_backward_arguments(shape, pool, stride, out_h, out_w):
-    grad_output, argmax = reference.maxpool_forward(_random(shape), pool, pool, stride,
-                                                    out_h, out_w)  # fmt: skip
-    return (grad_output, argmax, shape, pool, pool, stride), {}
+def _maxpool_backward_arguments(shape, pool, stride):
+    grad_output, argmax = reference.maxpool2d_forward(_random(shape), pool, stride)
+    return (grad_output, argmax, shape, pool, stride), {}
 
 
 def _maxpool_cases(batch: int) -> Iterator[KernelCase]:
     for layer, _ in zoo_layers(MaxPool2D):
         shape = (batch, *layer.input_shape)
-        geometry = (shape, layer.pool_size, layer.stride, *layer.output_shape[:2])
+        geometry = (shape, layer.pool_size, layer.stride)
         image_bytes = math.prod(shape) * DTYPE.itemsize
         pooled = math.prod((batch, *layer.output_shape))
         pooled_bytes = pooled * (DTYPE.itemsize + ARGMAX_ITEMSIZE)  # the maxima and argmax
         yield KernelCase(
             _shape_name("maxpool_forward", shape),
-            numba_kernels.maxpool_forward, reference.maxpool_forward,
+            numba_kernels.maxpool2d_forward, reference.maxpool2d_forward,
             functools.partial(_maxpool_forward_arguments, *geometry), image_bytes + pooled_bytes,
         )  # fmt: skip
         yield KernelCase(
             _shape_name("maxpool_backward", shape),
-            numba_kernels.maxpool_backward, reference.maxpool_backward,
+            numba_kernels.maxpool2d_backward, reference.maxpool2d_backward,
             functools.partial(_maxpool_backward_arguments, *geometry), pooled_bytes + image_bytes,
         )  # fmt: skip
 

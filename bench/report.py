@@ -254,8 +254,8 @@ def markdown(rows: list[dict], kernels: dict, profiles: dict, info: dict, peak: 
             profile_table(model_profiles),
         ]
     if profiles:
-        parts += ["Peak memory (resident set, `getrusage`) of a process that trains one "
-                  "model at one batch size.", memory_table(profiles)]  # fmt: skip
+        parts += ["Peak memory (resident set: `VmHWM`, or `getrusage` off Linux) of a process "
+                  "that trains one model at one batch size.", memory_table(profiles)]  # fmt: skip
     return "\n\n".join(parts) + "\n"
 
 

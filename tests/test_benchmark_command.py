@@ -4,6 +4,8 @@ options and errors with a fake worker, and the pieces that measure, on tiny case
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -283,3 +285,15 @@ def test_a_missing_readme_is_refused_in_one_line(tmp_path, capsys):
     missing = tmp_path / "README.md"
     assert cli.main(["--out", str(tmp_path / "out"), "--readme", str(missing)]) == 2
     assert capsys.readouterr().err.startswith(f"error: cannot read {missing}")
+
+
+def test_a_workers_peak_memory_is_its_own_not_its_parents():
+    # The parent's peak grows by 300 MB; a child started afterwards must not report it
+    # (getrusage's ru_maxrss does: it keeps the parent's peak across the fork).
+    ballast = np.ones(300 * 2**20 // 8)
+    child = subprocess.run(
+        [sys.executable, "-c", "from bench import timing; print(timing.peak_memory_mib())"],
+        capture_output=True, text=True, check=True,
+    )
+    assert float(child.stdout) < timing.peak_memory_mib() - 200
+    del ballast

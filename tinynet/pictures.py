@@ -199,16 +199,16 @@ def maxpool_routing(x: np.ndarray, pool_size: int = 2) -> Figure:
     """Max pooling on a small 2-D array: forward values, and where each gradient goes.
 
     Left: the input with every window's winner marked. Middle: the pooled output.
-    Right: the input gradient when every output gets gradient 1 (``maxpool_backward``):
+    Right: the input gradient when every output gets gradient 1 (``maxpool2d_backward``):
     ones at the winners, zeros everywhere else.
     """
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2:
         raise ValueError(f"maxpool_routing: x must be 2-D (H, W), got shape {x.shape}")
     p = pool_size
-    out_h, out_w = (x.shape[0] - p) // p + 1, (x.shape[1] - p) // p + 1
-    pooled, argmax = reference.maxpool_forward(x[None, :, :, None], p, p, p, out_h, out_w)
-    routed = reference.maxpool_backward(np.ones_like(pooled), argmax, (1, *x.shape, 1), p, p, p)
+    pooled, argmax = reference.maxpool2d_forward(x[None, :, :, None], p, p)
+    out_h, out_w = pooled.shape[1:3]
+    routed = reference.maxpool2d_backward(np.ones_like(pooled), argmax, (1, *x.shape, 1), p, p)
     figure = Figure(figsize=(11, 3.8), layout="constrained")
     axes = figure.subplots(1, 3)
     panels = [

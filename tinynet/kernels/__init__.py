@@ -33,8 +33,6 @@ conv2d_backward_weights = _implementation.conv2d_backward_weights
 conv2d_backward_data = _implementation.conv2d_backward_data
 maxpool2d_forward = _implementation.maxpool2d_forward
 maxpool2d_backward = _implementation.maxpool2d_backward
-maxpool_forward = _implementation.maxpool_forward
-maxpool_backward = _implementation.maxpool_backward
 relu_forward = _implementation.relu_forward
 relu_backward = _implementation.relu_backward
 adam_update = _implementation.adam_update
@@ -51,8 +49,6 @@ __all__ = [
     "im2col",
     "maxpool2d_backward",
     "maxpool2d_forward",
-    "maxpool_backward",
-    "maxpool_forward",
     "relu_backward",
     "relu_forward",
 ]

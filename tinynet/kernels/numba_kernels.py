@@ -443,10 +443,10 @@ WORKERS: int | None = 1
 
 # Serial copies, for the chunk threads, and for the one walker too: between two BLAS
 # products the parallel im2col was slower (dcnn's 64->64 forward at batch 32: 15.1 vs
-# 13.5 ms), as BLAS's threads still spin on the cores it wants. Not cached on disk: Numba's cache is keyed by the
-# function's name and line, so a cached copy would share (and could load) the parallel
-# version's machine code, and two threads launching a parallel loop at once abort the
-# process under the workqueue threading layer.
+# 13.5 ms), as BLAS's threads still spin on the cores it wants. Not cached on disk:
+# Numba's cache is keyed by the function's name and line, so a cached copy would share
+# (and could load) the parallel version's machine code, and two threads launching a
+# parallel loop at once abort the process under the workqueue threading layer.
 _im2col_serial = njit(cache=False, nogil=True)(_im2col_into.py_func)
 _col2im_serial = njit(cache=False, nogil=True)(_col2im_into.py_func)
 _workspaces: dict[tuple, np.ndarray] = {}
@@ -572,15 +572,3 @@ def conv2d_backward_data(grad_output, weights, geometry, input_shape):
     _map_chunks(backward, input_shape[0], geometry, patch_size, grad_output.itemsize)
     return grad_input
 
-
-# --- the names the benchmark command used before the kernels above existed ------------
-
-
-def maxpool_forward(x, pool_h, pool_w, stride, out_h, out_w):
-    """:func:`maxpool2d_forward` for square windows (``pool_h == pool_w``)."""
-    return maxpool2d_forward(x, pool_h, stride)
-
-
-def maxpool_backward(grad_output, argmax, input_shape, pool_h, pool_w, stride):
-    """:func:`maxpool2d_backward` for square windows (``pool_h == pool_w``)."""
-    return maxpool2d_backward(grad_output, argmax, input_shape, pool_h, stride)

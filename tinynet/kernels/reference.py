@@ -197,15 +197,3 @@ def adam_update(param, grad, m, v, alpha, beta_1, beta_2, epsilon):
     v += (one - beta_2) * (grad * grad - v)
     param -= (alpha * m) / (np.sqrt(v) + epsilon)
 
-
-# --- the names the benchmark command used before the kernels above existed ------------
-
-
-def maxpool_forward(x, pool_h, pool_w, stride, out_h, out_w):
-    """:func:`maxpool2d_forward` for square windows (``pool_h == pool_w``)."""
-    return maxpool2d_forward(x, pool_h, stride)
-
-
-def maxpool_backward(grad_output, argmax, input_shape, pool_h, pool_w, stride):
-    """:func:`maxpool2d_backward` for square windows (``pool_h == pool_w``)."""
-    return maxpool2d_backward(grad_output, argmax, input_shape, pool_h, stride)
