@@ -182,7 +182,9 @@ examples:
     )
     parser.add_argument("--models", nargs="+", metavar="NAME", help=study.models_help())
     parser.add_argument(
-        "--out", type=_folder, metavar="OUT", help=f"output folder (default results/{experiment}/)"
+        "--out", type=_folder, metavar="OUT",
+        help=f"output folder (default results/{experiment}/ on MNIST; other data or --quick "
+        f"add to the name, e.g. results/{experiment}-digits/, so that runs never collide)",
     )
     parser.add_argument(
         "--quick",
@@ -249,12 +251,20 @@ def parse_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> a
     _check_data_options(args)
     if args.epochs is None:
         args.epochs = QUICK_EPOCHS if args.quick else args.default_epochs
-    if args.out is None:
-        args.out = Path("results") / args.experiment
     args.seeds = replicate_seeds(args.seeds, args.seed)
     if args.scheduler is not None and args.jobs != 1:
         raise UsageError("--jobs is for local runs; with --scheduler the cluster's workers decide")
     return args
+
+
+def default_out(experiment: str, dataset: str, quick: bool) -> Path:
+    """``results/<experiment>``, with ``-<dataset>`` unless it is MNIST and ``-quick``.
+
+    A run on the digits fallback or a smoke run thus never takes the folder of the
+    full MNIST run (whose settings differ, so it would have to refuse or replace it).
+    """
+    suffix = ("" if dataset == "mnist" else f"-{dataset}") + ("-quick" if quick else "")
+    return Path("results") / f"{experiment}{suffix}"
 
 
 def replicate_seeds(seeds: Sequence[int] | None, seed: int) -> list[int]:

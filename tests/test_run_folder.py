@@ -255,6 +255,18 @@ def test_arguments_outside_their_range(tmp_path, capsys, monkeypatch, extra, mes
     assert list(tmp_path.iterdir()) == []
 
 
+def test_the_fallback_and_a_smoke_run_never_take_the_mnist_runs_folder(tmp_path, monkeypatch):
+    # A newcomer offline gets the digits; the same command once MNIST is there must not
+    # find that folder taken by results trained with other settings.
+    monkeypatch.chdir(tmp_path)
+    assert crossed_design.main(["--quick", "--dataset", "digits", "--models", "1x100"]) == 0
+    assert crossed_design.main(["--dataset", "digits", "--epochs", "1", "--models", "1x100"]) == 0
+    assert sorted(p.name for p in (tmp_path / "results").iterdir()) == [
+        "crossed_design-digits", "crossed_design-digits-quick"]  # fmt: skip
+    assert crossed_design.cli.default_out("crossed_design", "mnist", False) == Path(
+        "results/crossed_design")
+
+
 def test_the_largest_seed_is_accepted():
     args = crossed_design.cli.parse_args(crossed_design.PARSER, ["--seed", "4294967295"])
     assert args.seed == 2**32 - 1
