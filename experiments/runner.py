@@ -73,8 +73,9 @@ class Run:
     def __init__(self, args: argparse.Namespace):
         self.experiment = args.experiment
         self.study = studies.get(args.experiment)
-        if args.out is not None:  # a folder the user chose: refused before loading data
-            prepare_out_dir(Path(args.out))
+        # A folder the user chose is checked before the data loads; the default one
+        # is named after the data (cli.default_out).
+        chosen_out = None if args.out is None else prepare_out_dir(Path(args.out))
         self.jobs = args.jobs
         self.scheduler = getattr(args, "scheduler", None)
         self.seeds = list(getattr(args, "seeds", None) or [args.seed])
@@ -83,9 +84,9 @@ class Run:
             args.dataset, args.data_dir, seed, args.quick, data_path=args.data_path
         )
         self.data = self._load(args.seed)
-        self.out = prepare_out_dir(Path(args.out) if args.out is not None else
-                                   cli.default_out(self.experiment, self.data.info["name"],
-                                                   args.quick))  # fmt: skip
+        self.out = chosen_out or prepare_out_dir(
+            cli.default_out(self.experiment, self.data.info["name"], args.quick)
+        )
         self._lock = _usage(store.lock, self.out)  # released by finish(), or when the process ends
         store.remove_temporaries(self.out)
         self.datasets = {args.seed: self.data}  # by split seed; more with --resplit

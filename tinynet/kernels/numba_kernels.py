@@ -177,6 +177,18 @@ def _whole_windows(stride, pad, kernel, size, out_size):
 
 
 @njit(inline="always")
+def _unrolled_windows(geometry, image_shape):
+    # Where the unrolled 3x3 stride-1 forms apply: the output rows and columns whose
+    # window lies wholly inside the image; empty ranges for any other kernel.
+    kernel_h, kernel_w, stride, pad_top, pad_left, out_h, out_w = geometry
+    if not (kernel_h == kernel_w == 3 and stride == 1):
+        return 0, 0, 0, 0
+    row_first, row_stop = _whole_windows(stride, pad_top, kernel_h, image_shape[1], out_h)
+    col_first, col_stop = _whole_windows(stride, pad_left, kernel_w, image_shape[2], out_w)
+    return row_first, row_stop, col_first, col_stop
+
+
+@njit(inline="always")
 def _conv_one_channel_pixel(image, oh, ow, weights, bias, geometry, pixel):
     # Any window: the taps inside the image in (i, j) order, then the bias.
     kernel_h, kernel_w, stride, pad_top, pad_left, _, _ = geometry
@@ -214,14 +226,11 @@ def _conv2d_one_channel_into(image, weights, bias, geometry, y):
     # thin to be anything but memory-bound. image: (N, H, W); weights: (KH*KW, F). The
     # loop over F is innermost and contiguous, so it vectorizes. 3x3 stride-1 windows
     # inside the image (all but a one-pixel frame for 'same') take the unrolled form.
-    kernel_h, kernel_w, stride, pad_top, pad_left, out_h, out_w = geometry
-    n, h, w = image.shape
-    unrolled = kernel_h == kernel_w == 3 and stride == 1
-    row_first, row_stop = _whole_windows(stride, pad_top, kernel_h, h, out_h)
-    col_first, col_stop = _whole_windows(stride, pad_left, kernel_w, w, out_w)
-    for b in prange(n):
+    _, _, _, pad_top, pad_left, out_h, out_w = geometry
+    row_first, row_stop, col_first, col_stop = _unrolled_windows(geometry, image.shape)
+    for b in prange(image.shape[0]):
         for oh in range(out_h):
-            inner_row = unrolled and row_first <= oh < row_stop
+            inner_row = row_first <= oh < row_stop
             for ow in range(out_w):
                 pixel = y[b, oh, ow]
                 if inner_row and col_first <= ow < col_stop:
@@ -271,16 +280,13 @@ def _conv2d_one_channel_weights(image, grad_output, geometry, per_image):
     # is the weight of an input that is always 1: its sum is the last row of per_image,
     # added in the same pass over grad_output (NumPy's g.sum(axis=0) was a second pass,
     # slower than this whole kernel).
-    kernel_h, kernel_w, stride, pad_top, pad_left, out_h, out_w = geometry
-    n, h, w = image.shape
-    unrolled = kernel_h == kernel_w == 3 and stride == 1
-    row_first, row_stop = _whole_windows(stride, pad_top, kernel_h, h, out_h)
-    col_first, col_stop = _whole_windows(stride, pad_left, kernel_w, w, out_w)
-    for b in prange(n):
+    _, _, _, pad_top, pad_left, out_h, out_w = geometry
+    row_first, row_stop, col_first, col_stop = _unrolled_windows(geometry, image.shape)
+    for b in prange(image.shape[0]):
         partial = per_image[b]
         partial[:] = 0
         for oh in range(out_h):
-            inner_row = unrolled and row_first <= oh < row_stop
+            inner_row = row_first <= oh < row_stop
             ow = 0
             while ow < out_w:
                 g = grad_output[b, oh]
