@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from experiments import zoo
-from tinynet.kernels import numba_kernels, reference
+from tinynet.kernels import numba_kernels, reference, winograd
 from tinynet.layers import Conv2D, Layer, MaxPool2D, ReLU
 from tinynet.layers.conv import conv_output_size
 
@@ -117,6 +117,39 @@ def _conv_cases(batch: int) -> Iterator[KernelCase]:
                              image_and_cols)  # fmt: skip
 
 
+def _input_tiles_arguments(shape, geometry):
+    return (_random(shape), geometry), {}
+
+
+def _output_tiles_arguments(tiles_shape, geometry, n):
+    return (_random(tiles_shape), _random(tiles_shape[-1:], 1), geometry, n), {}
+
+
+def _winograd_cases(batch: int) -> Iterator[KernelCase]:
+    """The two transforms of each convolution that runs on Winograd's F(2x2, 3x3)."""
+    for layer, _ in zoo_layers(Conv2D):
+        shape = (batch, *layer.input_shape)
+        geometry = reference.ConvGeometry(*_conv_geometry(layer))
+        if not winograd.applies(geometry, shape[3], layer.filters):
+            continue
+        tiles = batch * math.prod(winograd.tile_counts(geometry))
+        tiles_shape = (16, tiles, layer.filters)
+        image_bytes = math.prod(shape) * DTYPE.itemsize
+        yield KernelCase(
+            _shape_name("winograd_input_tiles", shape),
+            winograd.input_tiles, winograd.input_tiles_reference,
+            functools.partial(_input_tiles_arguments, shape, geometry),
+            image_bytes + 16 * tiles * shape[3] * DTYPE.itemsize,
+        )  # fmt: skip
+        output_bytes = (math.prod(tiles_shape) + batch * math.prod(layer.output_shape))
+        yield KernelCase(
+            _shape_name("winograd_output_tiles", tiles_shape),
+            winograd.output_tiles, winograd.output_tiles_reference,
+            functools.partial(_output_tiles_arguments, tiles_shape, geometry, batch),
+            output_bytes * DTYPE.itemsize,
+        )  # fmt: skip
+
+
 def _maxpool_forward_arguments(shape, pool, stride):
     return (_random(shape), pool, stride), {}
 
@@ -188,7 +221,8 @@ def kernel_cases(batch_sizes: tuple[int, ...] = (32,)) -> list[KernelCase]:
     """
     cases = []
     for batch in batch_sizes:
-        found = [*_conv_cases(batch), *_maxpool_cases(batch), *_relu_cases(batch)]
+        found = [*_conv_cases(batch), *_winograd_cases(batch), *_maxpool_cases(batch),
+                 *_relu_cases(batch)]  # fmt: skip
         unique = {case.name: case for case in found}  # same name, same shape: same case
         kernels = list(dict.fromkeys(case.name.split()[0] for case in found))
         cases += sorted(unique.values(), key=lambda case: kernels.index(case.name.split()[0]))

@@ -148,6 +148,7 @@ def test_each_kernel_case_agrees_with_its_reference_and_counts_its_bytes():
     assert {name.split()[0] for name in cases} == {
         "im2col", "col2im", "maxpool_forward", "maxpool_backward",
         "relu_forward", "relu_backward", "adam_update",
+        "winograd_input_tiles", "winograd_output_tiles",  # dcnn's 64->64 convolution
     }  # fmt: skip
     assert "col2im 2x28x28x1" not in cases  # training never needs the first layer's
     # im2col of 2 28x28x1 images reads them (2*784 floats) and writes 2*784 rows of 9
@@ -156,6 +157,11 @@ def test_each_kernel_case_agrees_with_its_reference_and_counts_its_bytes():
     assert cases["maxpool_forward 2x28x28x64"].bytes_moved == 4 * 2 * 64 * (784 + 2 * 196)
     # Adam reads param, grad, m, v and writes param, m, v: the largest is Dense(1568 -> 400)
     assert cases["adam_update 1568x400"].bytes_moved == 7 * 4 * 1568 * 400
+    # Winograd's input transform reads 2x28x28x64 and writes 16 numbers per channel of
+    # each of 2x14x14 tiles; the output transform the other way round
+    tiles_bytes = 4 * 16 * 2 * 196 * 64
+    assert cases["winograd_input_tiles 2x28x28x64"].bytes_moved == 4 * 2 * 784 * 64 + tiles_bytes
+    assert cases["winograd_output_tiles 16x392x64"].bytes_moved == tiles_bytes + 4 * 2 * 784 * 64
     for case in cases.values():
         fast_args, fast_kwargs = case.arguments()
         reference_args, reference_kwargs = case.arguments()

@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from tinynet.kernels import numba_kernels, reference
+from tinynet.kernels import numba_kernels, reference, winograd
 from tinynet.layers.conv import conv_output_size
 from tinynet.layers.pooling import max_pool
 from tinynet.optimizers import adam_step
@@ -84,6 +84,80 @@ def test_conv2d_kernels_agree(
     for got, expected in pairs:
         assert got.dtype == expected.dtype == dtype and got.shape == expected.shape
         np.testing.assert_allclose(got, expected, rtol=TOLERANCE[dtype], atol=TOLERANCE[dtype])
+
+
+# Winograd's cases: (N, H, W, C, F, padding), many channels, odd and even outputs.
+WINOGRAD_CASES = [
+    (3, 9, 7, 64, 64, "same"),  # odd output: the last tiles stick out
+    (2, 8, 6, 64, 96, "valid"),
+    (2, 5, 4, 96, 48, "same"),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n, h, w, c, f, padding", WINOGRAD_CASES)
+def test_winograd_transforms_agree(rng, dtype, n, h, w, c, f, padding):
+    geometry = reference.ConvGeometry(*conv_args(h, w, 3, 3, 1, padding))
+    x = rng.standard_normal((n, h, w, c)).astype(dtype)
+    v = winograd.input_tiles_reference(x, geometry)
+    np.testing.assert_allclose(winograd.input_tiles(x, geometry), v,
+                               rtol=TOLERANCE[dtype], atol=TOLERANCE[dtype])  # fmt: skip
+    m = rng.standard_normal((16, v.shape[1], f)).astype(dtype)
+    bias = rng.standard_normal(f).astype(dtype)
+    y = winograd.output_tiles_reference(m, bias, geometry, n)
+    assert y.shape == (n, geometry.out_h, geometry.out_w, f) and y.dtype == dtype
+    np.testing.assert_allclose(winograd.output_tiles(m, bias, geometry, n), y,
+                               rtol=TOLERANCE[dtype], atol=TOLERANCE[dtype])  # fmt: skip
+    grad = rng.standard_normal(y.shape).astype(dtype)
+    z = winograd.gradient_tiles_reference(grad, geometry)
+    assert z.shape == m.shape and z.dtype == dtype
+    np.testing.assert_allclose(winograd.gradient_tiles(grad, geometry), z,
+                               rtol=TOLERANCE[dtype], atol=TOLERANCE[dtype])  # fmt: skip
+
+
+@pytest.mark.parametrize("chunk_bytes, workers", [(1, 2), (1 << 30, 1)], ids=["chunks", "one"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("n, h, w, c, f, padding", WINOGRAD_CASES)
+def test_winograd_convolution_agrees_with_im2col(
+    rng, monkeypatch, chunk_bytes, workers, dtype, n, h, w, c, f, padding
+):
+    monkeypatch.setattr(numba_kernels, "CHUNK_BYTES", chunk_bytes)
+    monkeypatch.setattr(numba_kernels, "WORKERS", workers)
+    geometry = reference.ConvGeometry(*conv_args(h, w, 3, 3, 1, padding))
+    assert winograd.applies(geometry, c, f) and winograd.applies(geometry, f, c)
+    x = rng.standard_normal((n, h, w, c)).astype(dtype)
+    weights = (rng.standard_normal((3, 3, c, f)) / np.sqrt(9 * c)).astype(dtype)
+    bias = rng.standard_normal(f).astype(dtype)
+    y = reference.conv2d_forward(x, weights, bias, geometry)
+    grad = rng.standard_normal(y.shape).astype(dtype)
+    pairs = [
+        (winograd.conv2d_forward_reference(x, weights, bias, geometry), y),
+        (numba_kernels.conv2d_forward(x, weights, bias, geometry), y),
+        (  # the input gradient: a convolution too, so Winograd's as well
+            numba_kernels.conv2d_backward_data(grad, weights, geometry, x.shape),
+            reference.conv2d_backward_data(grad, weights, geometry, x.shape),
+        ),
+    ]
+    weight_gradients = reference.conv2d_backward_weights(x, grad, geometry)
+    for by_winograd in (
+        winograd.conv2d_backward_weights_reference(x, grad, geometry),
+        numba_kernels.conv2d_backward_weights(x, grad, geometry),
+    ):
+        pairs += zip(by_winograd, weight_gradients, strict=True)
+    for got, expected in pairs:
+        assert got.dtype == dtype and got.shape == expected.shape
+        # Relative to the largest output: the transforms add numbers of every size.
+        scale = np.abs(expected).max()
+        np.testing.assert_allclose(got, expected, rtol=0, atol=TOLERANCE[dtype] * scale)
+
+
+def test_winograd_is_used_only_where_it_pays():
+    same_3x3 = reference.ConvGeometry(*conv_args(28, 28, 3, 3, 1, "same"))
+    assert winograd.applies(same_3x3, 64, 64)
+    assert not winograd.applies(same_3x3, 64, 32)  # cnn's second layer: slower whole steps
+    assert not winograd.applies(same_3x3, 1, 64)
+    assert not winograd.applies(reference.ConvGeometry(*conv_args(28, 28, 3, 3, 2, "same")), 64, 64)
+    assert not winograd.applies(reference.ConvGeometry(*conv_args(28, 28, 5, 5, 1, "same")), 64, 64)
 
 
 def test_conv2d_weight_gradient_is_the_same_bits_every_time(rng, monkeypatch):
@@ -209,9 +283,9 @@ def test_unknown_backend_is_refused():
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shape", [(37, 5), (300, 300)], ids=["serial", "threads"])
+@pytest.mark.parametrize("shape", [(37, 5), (800, 700)], ids=["serial", "threads"])
 def test_adam_update_agrees(rng, dtype, shape):
-    assert (np.prod(shape) >= numba_kernels.PARALLEL_SIZE) == (shape == (300, 300))
+    assert (np.prod(shape) >= numba_kernels.PARALLEL_SIZE) == (shape == (800, 700))
     arrays = [rng.standard_normal(shape).astype(dtype) for _ in range(2)]
     states = [(arrays[0].copy(), np.zeros_like(arrays[0]), np.zeros_like(arrays[0]))
               for _ in range(3)]
@@ -228,7 +302,7 @@ def test_adam_update_agrees(rng, dtype, shape):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shape", [(3, 5, 4, 2), (4, 32, 32, 16)], ids=["serial", "threads"])
+@pytest.mark.parametrize("shape", [(3, 5, 4, 2), (4, 96, 96, 16)], ids=["serial", "threads"])
 def test_relu_kernels_agree(rng, dtype, shape):
     assert (np.prod(shape) >= numba_kernels.PARALLEL_SIZE) == (shape[0] == 4)
     x = rng.standard_normal(shape).astype(dtype)

@@ -24,7 +24,7 @@ import numpy as np
 from numba import njit, prange
 from threadpoolctl import ThreadpoolController
 
-from tinynet.kernels import reference
+from tinynet.kernels import reference, winograd
 
 if "NUMBA_THREADING_LAYER" not in os.environ:
     numba.config.THREADING_LAYER = "workqueue"
@@ -301,10 +301,13 @@ def _conv2d_one_channel_weights(image, grad_output, geometry, per_image):
 
 
 # Element-wise kernels, each in two versions around one inlined body: starting
-# the threads of a parallel loop costs tens of microseconds, more than a small
-# array takes on one core, so arrays under PARALLEL_SIZE numbers (an MLP's
-# activations, most biases) stay on one thread.
-PARALLEL_SIZE = 1 << 16
+# the threads of a parallel loop costs about 50 microseconds, more than a
+# vectorized loop on one core takes for a few hundred thousand numbers (measured on
+# 2 cores: ReLU forward on 200,704 numbers 28 us on one thread, 80 us on two; Adam on
+# 313,600 parameters 128 vs 157 us; on 2,000,000 parameters 930 vs 650 us). Arrays
+# under PARALLEL_SIZE numbers stay on one thread. Twice that was worse for cnn: Adam
+# on its 627,200 dense weights on one thread made half of the runs' steps 20% slower.
+PARALLEL_SIZE = 1 << 19
 
 
 @njit(inline="always")
@@ -350,7 +353,10 @@ def _adam_update_element(i, param, grad, m, v, alpha, beta_1, beta_2, epsilon):
     param[i] -= (alpha * m[i]) / (np.sqrt(v[i]) + epsilon)
 
 
-@njit(cache=True)
+# Numba's default error model checks every division for zero (to raise ZeroDivisionError),
+# and that branch stops LLVM from vectorizing the loop: 5x slower. NumPy's model (the
+# reference's: x / 0 is inf) lets it vectorize; prange loops use it already.
+@njit(cache=True, error_model="numpy")
 def _adam_update_serial(param, grad, m, v, alpha, beta_1, beta_2, epsilon):
     for i in range(param.size):
         _adam_update_element(i, param, grad, m, v, alpha, beta_1, beta_2, epsilon)
@@ -468,34 +474,43 @@ def workspace(name: str, shape: tuple[int, ...], dtype) -> np.ndarray:
     return buffer
 
 
-def _map_chunks(work, n: int, geometry, patch_size: int, itemsize: int) -> list:
-    """``[work(chunk, chunk_rows) for chunk in chunks of the batch]``, in WORKERS threads."""
-    rows_per_image = geometry.out_h * geometry.out_w
-    per_chunk = max(1, CHUNK_BYTES // (rows_per_image * patch_size * itemsize))
+def _map_chunks(work, n: int, bytes_per_image: int) -> list:
+    """``[work(chunk) for chunk in chunks of the batch]``, in WORKERS threads.
+
+    A chunk is a slice of the batch whose scratch arrays (``bytes_per_image`` per image)
+    take about CHUNK_BYTES.
+    """
+    per_chunk = max(1, CHUNK_BYTES // bytes_per_image)
     chunks = [slice(start, min(start + per_chunk, n)) for start in range(0, n, per_chunk)]
-    rows = per_chunk * rows_per_image
     workers = WORKERS or numba.get_num_threads()
     if workers == 1 or len(chunks) == 1:
-        return [work(chunk, rows) for chunk in chunks]
+        return [work(chunk) for chunk in chunks]
     if workers not in _pool:
         _pool[workers] = ThreadPoolExecutor(workers, thread_name_prefix="tinynet-conv")
     if "blas" not in _pool:
         _pool["blas"] = ThreadpoolController()
     with _pool["blas"].limit(limits=1, user_api="blas"):
-        return list(_pool[workers].map(lambda chunk: work(chunk, rows), chunks))
+        return list(_pool[workers].map(work, chunks))
 
 
-def _patches(x, geometry, chunk, patch_size, chunk_rows):
+def _patches(x, geometry, chunk, patch_size):
     """im2col of the images ``x[chunk]`` into this thread's patch workspace."""
     rows = (chunk.stop - chunk.start) * geometry.out_h * geometry.out_w
-    cols = workspace("cols", (chunk_rows, patch_size), x.dtype)[:rows]
+    cols = workspace("cols", (rows, patch_size), x.dtype)
     return _im2col_serial(x[chunk], *geometry, cols)
+
+
+def _patch_bytes(geometry, patch_size: int, itemsize: int) -> int:
+    """Bytes of im2col patch matrix per image."""
+    return geometry.out_h * geometry.out_w * patch_size * itemsize
 
 
 def conv2d_forward(x, weights, bias, geometry):
     """Numba version of :func:`tinynet.kernels.reference.conv2d_forward`, chunk by chunk.
 
-    One-channel input (a network's first layer on grey images) takes a direct loop instead.
+    One-channel input (a network's first layer on grey images) takes a direct loop; a 3x3
+    kernel with stride 1 and many channels in and out takes Winograd's F(2x2, 3x3)
+    (:mod:`tinynet.kernels.winograd`); the rest im2col and a matrix product.
     """
     n, filters = x.shape[0], weights.shape[-1]
     patch_size = weights.size // filters
@@ -503,14 +518,36 @@ def conv2d_forward(x, weights, bias, geometry):
     if x.shape[-1] == 1:
         image, taps = np.ascontiguousarray(x).reshape(x.shape[:3]), weights.reshape(-1, filters)
         return _conv2d_one_channel_into(image, taps, bias, tuple(geometry), y)
+    if winograd.applies(geometry, x.shape[-1], filters):
+        return _conv2d_winograd(np.ascontiguousarray(x), weights, bias, geometry, y)
 
-    def forward(chunk, chunk_rows):
-        cols = _patches(x, geometry, chunk, patch_size, chunk_rows)
+    def forward(chunk):
+        cols = _patches(x, geometry, chunk, patch_size)
         y_chunk = y[chunk].reshape(-1, filters)
         np.matmul(cols, weights.reshape(-1, filters), out=y_chunk)
         y_chunk += bias
 
-    _map_chunks(forward, n, geometry, patch_size, x.itemsize)
+    _map_chunks(forward, n, _patch_bytes(geometry, patch_size, x.itemsize))
+    return y
+
+
+def _conv2d_winograd(x, weights, bias, geometry, y):
+    """:func:`tinynet.kernels.winograd.conv2d_forward_reference`, chunk by chunk, into ``y``."""
+    channels, filters = x.shape[-1], weights.shape[-1]
+    tiles_h, tiles_w = winograd.tile_counts(geometry)
+    u = winograd.transform_weights(weights)  # (16, C, F)
+
+    def forward(chunk):
+        tiles = (chunk.stop - chunk.start) * tiles_h * tiles_w
+        v = workspace("winograd_v", (16, tiles, channels), x.dtype)
+        m = workspace("winograd_m", (16, tiles, filters), x.dtype)
+        winograd.input_tiles_into(x[chunk], geometry.pad_top, geometry.pad_left,
+                                  tiles_h, tiles_w, v)  # fmt: skip
+        np.matmul(v, u, out=m)  # the 16 products M[p] = V[p] @ U[p]
+        winograd.output_tiles_into(m, bias, tiles_h, tiles_w, y[chunk])
+
+    # CHUNK_BYTES of input tiles per chunk was best here too (0.5 to 8 MiB tried).
+    _map_chunks(forward, len(x), tiles_h * tiles_w * 16 * channels * x.itemsize)
     return y
 
 
@@ -525,21 +562,54 @@ def conv2d_backward_weights(x, grad_output, geometry):
         grad_output = np.ascontiguousarray(grad_output)
         sums = _conv2d_one_channel_weights(image, grad_output, tuple(geometry), per_image).sum(0)
         return sums[:-1].reshape(weight_shape), sums[-1]
+    if winograd.applies(geometry, x.shape[-1], filters):
+        x, grad_output = np.ascontiguousarray(x), np.ascontiguousarray(grad_output)
+        grad_u, grad_bias = _sum_in_order(_winograd_weight_partials(x, grad_output, geometry))
+        return winograd.weight_gradient(grad_u), grad_bias
 
-    def partial_sums(chunk, chunk_rows):
-        cols = _patches(x, geometry, chunk, patch_size, chunk_rows)
+    def partial_sums(chunk):
+        cols = _patches(x, geometry, chunk, patch_size)
         g = grad_output[chunk].reshape(-1, filters)
-        # The bias gradient as a product with ones: a BLAS pass over g while it is in
-        # the cache (NumPy's g.sum(axis=0) is a slower loop over 64-number rows).
-        return cols.T @ g, np.ones(len(g), dtype=g.dtype) @ g
+        return cols.T @ g, _bias_gradient(g)
 
-    # Added in chunk order, whichever thread finished first: the same bits every run.
-    partials = _map_chunks(partial_sums, n, geometry, patch_size, x.itemsize)
+    partials = _map_chunks(partial_sums, n, _patch_bytes(geometry, patch_size, x.itemsize))
+    grad_weights, grad_bias = _sum_in_order(partials)
+    return grad_weights.reshape(weight_shape), grad_bias
+
+
+def _bias_gradient(g):
+    """``g.sum(axis=0)`` as a product with ones: a BLAS pass over ``g`` while it is in the
+    cache (NumPy's sum is a slower loop over 64-number rows)."""
+    return np.ones(len(g), dtype=g.dtype) @ g
+
+
+def _sum_in_order(partials: list) -> tuple:
+    """The chunks' partial ``(weight, bias)`` gradients added up in chunk order, whichever
+    thread finished first: the same bits every run."""
     grad_weights, grad_bias = partials[0]
     for weights_part, bias_part in partials[1:]:
         grad_weights += weights_part
         grad_bias += bias_part
-    return grad_weights.reshape(weight_shape), grad_bias
+    return grad_weights, grad_bias
+
+
+def _winograd_weight_partials(x, grad_output, geometry) -> list:
+    """Per chunk, ``dL/dU`` (16, C, F) and the bias gradient of
+    :func:`tinynet.kernels.winograd.conv2d_backward_weights_reference`."""
+    channels, filters = x.shape[-1], grad_output.shape[-1]
+    tiles_h, tiles_w = winograd.tile_counts(geometry)
+
+    def partial_sums(chunk):
+        tiles = (chunk.stop - chunk.start) * tiles_h * tiles_w
+        v = workspace("winograd_v", (16, tiles, channels), x.dtype)
+        z = workspace("winograd_z", (16, tiles, filters), x.dtype)
+        winograd.input_tiles_into(x[chunk], geometry.pad_top, geometry.pad_left,
+                                  tiles_h, tiles_w, v)  # fmt: skip
+        winograd.gradient_tiles_into(grad_output[chunk], tiles_h, tiles_w, z)
+        grad_u = np.matmul(v.transpose(0, 2, 1), z)  # the 16 products V[p].T @ Z[p]
+        return grad_u, _bias_gradient(grad_output[chunk].reshape(-1, filters))
+
+    return _map_chunks(partial_sums, len(x), tiles_h * tiles_w * 16 * channels * x.itemsize)
 
 
 def conv2d_backward_data(grad_output, weights, geometry, input_shape):
@@ -568,13 +638,14 @@ def conv2d_backward_data(grad_output, weights, geometry, input_shape):
     patch_size = weights.size // filters
     grad_input = np.empty(input_shape, dtype=grad_output.dtype)
 
-    def backward(chunk, chunk_rows):
+    def backward(chunk):
         rows = (chunk.stop - chunk.start) * geometry.out_h * geometry.out_w
-        grad_cols = workspace("grad_cols", (chunk_rows, patch_size), grad_output.dtype)[:rows]
+        grad_cols = workspace("grad_cols", (rows, patch_size), grad_output.dtype)
         g = grad_output[chunk].reshape(-1, filters)
         np.matmul(g, weights.reshape(-1, filters).T, out=grad_cols)
         _col2im_serial(grad_cols, *geometry, grad_input[chunk])
 
-    _map_chunks(backward, input_shape[0], geometry, patch_size, grad_output.itemsize)
+    patch_bytes = _patch_bytes(geometry, patch_size, grad_output.itemsize)
+    _map_chunks(backward, input_shape[0], patch_bytes)
     return grad_input
 
