@@ -202,9 +202,12 @@ def test_im2col_writes_into_a_given_buffer(rng):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize(
     "shape, pool, stride",
-    [((2, 28, 28, 64), 2, 2), ((3, 7, 5, 3), 2, 2), ((2, 9, 9, 2), 3, 2), ((1, 6, 6, 1), 3, 1)],
-)
+    [((2, 28, 28, 64), 2, 2), ((12, 28, 28, 64), 2, 2), ((3, 7, 5, 3), 2, 2), ((2, 9, 9, 2), 3, 2),
+     ((1, 6, 6, 1), 3, 1), ((12, 28, 28, 64), 3, 1)],
+    ids=["2x2", "2x2-threads", "2x2-odd", "3x3-stride-2", "3x3-stride-1", "3x3-threads"],
+)  # fmt: skip
 def test_maxpool_agrees(rng, dtype, shape, pool, stride):
+    assert (np.prod(shape) >= numba_kernels.PARALLEL_SIZE) == (shape[0] == 12)
     x = rng.standard_normal(shape).astype(dtype)
     x[0, :pool, :pool, 0] = 1.5  # a tie: the first maximum must win in both
     out, argmax = reference.maxpool2d_forward(x, pool, stride)
@@ -216,7 +219,8 @@ def test_maxpool_agrees(rng, dtype, shape, pool, stride):
     expected = reference.maxpool2d_backward(grad, argmax, shape, pool, stride)
     got = numba_kernels.maxpool2d_backward(grad, argmax_nb, shape, pool, stride)
     # Overlapping windows (stride < pool) may add the same pixel's shares in another order.
-    np.testing.assert_allclose(got, expected, rtol=1e-6 if dtype == np.float32 else 1e-12)
+    tolerance = 1e-6 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(got, expected, rtol=tolerance, atol=tolerance)
     assert got.dtype == dtype
 
 

@@ -1,8 +1,9 @@
 """Numba kernels: the same functions as :mod:`tinynet.kernels.reference`, compiled.
 
 The image kernels loop over the batch with ``prange`` (every sample writes only
-its own slice of the output, so the threads never touch the same memory); the
-element-wise ones further down say when they use threads. Every kernel is
+its own slice of the output, so the threads never touch the same memory); 2x2
+max pooling and the element-wise kernels keep a one-thread twin for small arrays
+(see PARALLEL_SIZE). Every kernel is
 cached on disk (``cache=True``), so only the first process ever pays for
 compilation. Read the reference first: it is the definition; this is the speed.
 
@@ -107,58 +108,82 @@ def _maxpool_forward_into(x, pool_h, pool_w, stride, out, argmax):
     return out, argmax
 
 
-@njit(parallel=True, cache=True)
-def _maxpool_2x2_forward_into(x, out, argmax):
+@njit(inline="always")
+def _maxpool_2x2_image(x, out, argmax, b):
     # pool == stride == 2, the usual case: the four pixels of a window are loaded
     # into registers and compared there, one pass over x with no window loop and no
     # read-back of out and argmax (about 3x faster than the general loop above).
-    n, out_h, out_w, c = out.shape
-    for b in prange(n):
-        for oh in range(out_h):
-            top, bottom = x[b, 2 * oh], x[b, 2 * oh + 1]
-            for ow in range(out_w):
-                p0, p1 = top[2 * ow], top[2 * ow + 1]
-                p2, p3 = bottom[2 * ow], bottom[2 * ow + 1]
-                best, winner = out[b, oh, ow], argmax[b, oh, ow]
-                for ch in range(c):
-                    value, k = p0[ch], 0
-                    if _wins(p1[ch], value):
-                        value, k = p1[ch], 1
-                    if _wins(p2[ch], value):
-                        value, k = p2[ch], 2
-                    if _wins(p3[ch], value):
-                        value, k = p3[ch], 3
-                    best[ch], winner[ch] = value, k
+    _, out_h, out_w, c = out.shape
+    for oh in range(out_h):
+        top, bottom = x[b, 2 * oh], x[b, 2 * oh + 1]
+        for ow in range(out_w):
+            p0, p1 = top[2 * ow], top[2 * ow + 1]
+            p2, p3 = bottom[2 * ow], bottom[2 * ow + 1]
+            best, winner = out[b, oh, ow], argmax[b, oh, ow]
+            for ch in range(c):
+                value, k = p0[ch], 0
+                if _wins(p1[ch], value):
+                    value, k = p1[ch], 1
+                if _wins(p2[ch], value):
+                    value, k = p2[ch], 2
+                if _wins(p3[ch], value):
+                    value, k = p3[ch], 3
+                best[ch], winner[ch] = value, k
+
+
+@njit(cache=True)
+def _maxpool_2x2_forward_serial(x, out, argmax):
+    for b in range(x.shape[0]):
+        _maxpool_2x2_image(x, out, argmax, b)
     return out, argmax
 
 
 @njit(parallel=True, cache=True)
-def _maxpool_backward_into(grad_output, argmax, pool, stride, grad_input):
-    n, out_h, out_w, c = grad_output.shape
+def _maxpool_2x2_forward_parallel(x, out, argmax):
+    for b in prange(x.shape[0]):
+        _maxpool_2x2_image(x, out, argmax, b)
+    return out, argmax
+
+
+@njit(inline="always")
+def _maxpool_backward_image(grad_output, argmax, pool, stride, grad_input, b):
+    _, out_h, out_w, c = grad_output.shape
     h, w = grad_input.shape[1:3]
-    for b in prange(n):
-        if stride != pool:  # overlapping windows: a pixel may win several, so add up
-            grad_input[b] = 0
-            for oh in range(out_h):
-                for ow in range(out_w):
-                    for ch in range(c):
-                        k = argmax[b, oh, ow, ch]
-                        y, x = oh * stride + k // pool, ow * stride + k % pool
-                        grad_input[b, y, x, ch] += grad_output[b, oh, ow, ch]
-            continue
-        # Windows tile the image: every pixel is written once, its gradient or 0.
-        for y in range(out_h * pool, h):
-            grad_input[b, y] = 0
+    if stride != pool:  # overlapping windows: a pixel may win several, so add up
+        grad_input[b] = 0
         for oh in range(out_h):
             for ow in range(out_w):
-                for k in range(pool * pool):
-                    y, x = oh * pool + k // pool, ow * pool + k % pool
-                    for ch in range(c):
-                        won = argmax[b, oh, ow, ch] == k
-                        grad_input[b, y, x, ch] = grad_output[b, oh, ow, ch] if won else 0
-            for x in range(out_w * pool, w):
-                for di in range(pool):
-                    grad_input[b, oh * pool + di, x] = 0
+                for ch in range(c):
+                    k = argmax[b, oh, ow, ch]
+                    y, x = oh * stride + k // pool, ow * stride + k % pool
+                    grad_input[b, y, x, ch] += grad_output[b, oh, ow, ch]
+        return
+    # Windows tile the image: every pixel is written once, its gradient or 0.
+    for y in range(out_h * pool, h):
+        grad_input[b, y] = 0
+    for oh in range(out_h):
+        for ow in range(out_w):
+            for k in range(pool * pool):
+                y, x = oh * pool + k // pool, ow * pool + k % pool
+                for ch in range(c):
+                    won = argmax[b, oh, ow, ch] == k
+                    grad_input[b, y, x, ch] = grad_output[b, oh, ow, ch] if won else 0
+        for x in range(out_w * pool, w):
+            for di in range(pool):
+                grad_input[b, oh * pool + di, x] = 0
+
+
+@njit(cache=True)
+def _maxpool_backward_serial(grad_output, argmax, pool, stride, grad_input):
+    for b in range(grad_output.shape[0]):
+        _maxpool_backward_image(grad_output, argmax, pool, stride, grad_input, b)
+    return grad_input
+
+
+@njit(parallel=True, cache=True)
+def _maxpool_backward_parallel(grad_output, argmax, pool, stride, grad_input):
+    for b in prange(grad_output.shape[0]):
+        _maxpool_backward_image(grad_output, argmax, pool, stride, grad_input, b)
     return grad_input
 
 
@@ -300,11 +325,12 @@ def _conv2d_one_channel_weights(image, grad_output, geometry, per_image):
     return per_image
 
 
-# Element-wise kernels, each in two versions around one inlined body: starting
-# the threads of a parallel loop costs about 50 microseconds, more than a
-# vectorized loop on one core takes for a few hundred thousand numbers (measured on
-# 2 cores: ReLU forward on 200,704 numbers 28 us on one thread, 80 us on two; Adam on
-# 313,600 parameters 128 vs 157 us; on 2,000,000 parameters 930 vs 650 us). Arrays
+# Element-wise kernels (and 2x2 max pooling above), each in two versions around one
+# inlined body: starting the threads of a parallel loop costs about 50 microseconds,
+# more than a vectorized loop on one core takes for a few hundred thousand numbers
+# (measured on 2 cores: ReLU forward on 200,704 numbers 28 us on one thread, 80 us on
+# two; max-pool backward on cnn's 32x14x14x32 map 52 vs 118 us; Adam on 313,600
+# parameters 128 vs 157 us; on 2,000,000 parameters 930 vs 650 us). Arrays
 # under PARALLEL_SIZE numbers stay on one thread. Twice that was worse for cnn: Adam
 # on its 627,200 dense weights on one thread made half of the runs' steps 20% slower.
 PARALLEL_SIZE = 1 << 19
@@ -396,7 +422,9 @@ def maxpool2d_forward(x, pool, stride):
     out = np.empty(shape, dtype=x.dtype)
     argmax = np.empty(shape, dtype=np.int32)
     if pool == stride == 2:
-        return _maxpool_2x2_forward_into(np.ascontiguousarray(x), out, argmax)
+        two_by_two = _maxpool_2x2_forward_parallel if x.size >= PARALLEL_SIZE else (
+            _maxpool_2x2_forward_serial)  # see PARALLEL_SIZE
+        return two_by_two(np.ascontiguousarray(x), out, argmax)
     return _maxpool_forward_into(x, pool, pool, stride, out, argmax)
 
 
@@ -404,7 +432,9 @@ def maxpool2d_backward(grad_output, argmax, input_shape, pool, stride):
     """Numba version of :func:`tinynet.kernels.reference.maxpool2d_backward`."""
     grad_input = np.empty(input_shape, dtype=grad_output.dtype)
     grad_output = np.ascontiguousarray(grad_output)
-    return _maxpool_backward_into(grad_output, argmax, pool, stride, grad_input)
+    parallel = grad_input.size >= PARALLEL_SIZE
+    backward = _maxpool_backward_parallel if parallel else _maxpool_backward_serial
+    return backward(grad_output, argmax, pool, stride, grad_input)
 
 
 def relu_forward(x):
