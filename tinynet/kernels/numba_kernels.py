@@ -16,6 +16,7 @@ picked a layer with ``NUMBA_THREADING_LAYER``.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -561,23 +562,32 @@ def conv2d_forward(x, weights, bias, geometry):
     return y
 
 
+def _input_tiles(x, geometry, chunk):
+    """Winograd's input tiles of the images ``x[chunk]`` into this thread's workspace."""
+    tiles_h, tiles_w = winograd.tile_counts(geometry)
+    tiles = (chunk.stop - chunk.start) * tiles_h * tiles_w
+    v = workspace("winograd_v", (16, tiles, x.shape[-1]), x.dtype)
+    return winograd.input_tiles_into(x[chunk], geometry.pad_top, geometry.pad_left,
+                                     tiles_h, tiles_w, v)  # fmt: skip
+
+
+def _tile_bytes(geometry, channels: int, itemsize: int) -> int:
+    """Bytes of Winograd input tiles per image (CHUNK_BYTES of them per chunk was best
+    here too: 0.5 to 8 MiB tried)."""
+    return math.prod(winograd.tile_counts(geometry)) * 16 * channels * itemsize
+
+
 def _conv2d_winograd(x, weights, bias, geometry, y):
     """:func:`tinynet.kernels.winograd.conv2d_forward_reference`, chunk by chunk, into ``y``."""
-    channels, filters = x.shape[-1], weights.shape[-1]
-    tiles_h, tiles_w = winograd.tile_counts(geometry)
     u = winograd.transform_weights(weights)  # (16, C, F)
 
     def forward(chunk):
-        tiles = (chunk.stop - chunk.start) * tiles_h * tiles_w
-        v = workspace("winograd_v", (16, tiles, channels), x.dtype)
-        m = workspace("winograd_m", (16, tiles, filters), x.dtype)
-        winograd.input_tiles_into(x[chunk], geometry.pad_top, geometry.pad_left,
-                                  tiles_h, tiles_w, v)  # fmt: skip
+        v = _input_tiles(x, geometry, chunk)
+        m = workspace("winograd_m", (*v.shape[:2], u.shape[-1]), x.dtype)
         np.matmul(v, u, out=m)  # the 16 products M[p] = V[p] @ U[p]
-        winograd.output_tiles_into(m, bias, tiles_h, tiles_w, y[chunk])
+        winograd.output_tiles_into(m, bias, *winograd.tile_counts(geometry), y[chunk])
 
-    # CHUNK_BYTES of input tiles per chunk was best here too (0.5 to 8 MiB tried).
-    _map_chunks(forward, len(x), tiles_h * tiles_w * 16 * channels * x.itemsize)
+    _map_chunks(forward, len(x), _tile_bytes(geometry, x.shape[-1], x.itemsize))
     return y
 
 
@@ -626,20 +636,16 @@ def _sum_in_order(partials: list) -> tuple:
 def _winograd_weight_partials(x, grad_output, geometry) -> list:
     """Per chunk, ``dL/dU`` (16, C, F) and the bias gradient of
     :func:`tinynet.kernels.winograd.conv2d_backward_weights_reference`."""
-    channels, filters = x.shape[-1], grad_output.shape[-1]
-    tiles_h, tiles_w = winograd.tile_counts(geometry)
+    filters = grad_output.shape[-1]
 
     def partial_sums(chunk):
-        tiles = (chunk.stop - chunk.start) * tiles_h * tiles_w
-        v = workspace("winograd_v", (16, tiles, channels), x.dtype)
-        z = workspace("winograd_z", (16, tiles, filters), x.dtype)
-        winograd.input_tiles_into(x[chunk], geometry.pad_top, geometry.pad_left,
-                                  tiles_h, tiles_w, v)  # fmt: skip
-        winograd.gradient_tiles_into(grad_output[chunk], tiles_h, tiles_w, z)
+        v = _input_tiles(x, geometry, chunk)
+        z = workspace("winograd_z", (*v.shape[:2], filters), x.dtype)
+        winograd.gradient_tiles_into(grad_output[chunk], *winograd.tile_counts(geometry), z)
         grad_u = np.matmul(v.transpose(0, 2, 1), z)  # the 16 products V[p].T @ Z[p]
         return grad_u, _bias_gradient(grad_output[chunk].reshape(-1, filters))
 
-    return _map_chunks(partial_sums, len(x), tiles_h * tiles_w * 16 * channels * x.itemsize)
+    return _map_chunks(partial_sums, len(x), _tile_bytes(geometry, x.shape[-1], x.itemsize))
 
 
 def conv2d_backward_data(grad_output, weights, geometry, input_shape):
