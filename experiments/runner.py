@@ -193,11 +193,11 @@ class Run:
         split_seed = self.split_seed(seed)
         if split_seed not in self.datasets:
             self.datasets[split_seed] = self._load(split_seed)
+        model_file = replicates.model_file(name, seed, self.protocol["seed"])
+        # A cluster's workers may not see this folder: their models restart from epoch 1.
+        backup = None if self.scheduler else (self.out / store.BACKUPS / model_file.name).resolve()
         return training.Task(
-            name,
-            training.replicate_protocol(self.protocol, seed),
-            replicates.model_file(name, seed, self.protocol["seed"]),
-            split_seed,
+            name, training.replicate_protocol(self.protocol, seed), model_file, split_seed, backup
         )
 
     def _record(self, entry: dict) -> None:

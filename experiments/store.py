@@ -6,6 +6,8 @@ An output folder holds::
     samples.npz       the few test images the figures show (see below)
     predictions.npz   every model's predicted class per test image, per seed (see below)
     models/<name>.npz the trained weights, tinynet's save format
+    backups/<name>.npz a model in training, saved after each epoch (tinynet.backup);
+                      deleted when its training ends
     figures/*.png     the figures, regenerated from results.json + samples.npz
     report.md         the report, likewise
     .lock, .lock.pid  held by the process using the folder, and its process id
@@ -53,6 +55,7 @@ RESULTS = "results.json"
 SAMPLES = "samples.npz"
 PREDICTIONS = "predictions.npz"
 MODELS = "models"
+BACKUPS = "backups"
 FIGURES = "figures"
 REPORT = "report.md"
 LOCK = ".lock"
@@ -201,7 +204,7 @@ def add_predictions(
 def remove_temporaries(out: Path) -> None:
     """Delete the temporary files that killed processes left in ``out`` (hold the lock)."""
     out = Path(out)
-    for folder in (out, out / MODELS, out / FIGURES):
+    for folder in (out, out / MODELS, out / BACKUPS, out / FIGURES):
         for path in folder.glob(f".*{TMP_SUFFIX}"):
             path.unlink(missing_ok=True)
 
@@ -211,8 +214,8 @@ def clear(out: Path) -> None:
     out = Path(out)
     for path in [out / RESULTS, out / SAMPLES, out / PREDICTIONS, out / REPORT]:
         path.unlink(missing_ok=True)
-    for folder, pattern in ((out / MODELS, "*.npz"), (out / FIGURES, "*.png")):
-        for path in folder.glob(pattern):
+    for folder, pattern in ((MODELS, "*.npz"), (BACKUPS, "*.npz"), (FIGURES, "*.png")):
+        for path in (out / folder).glob(pattern):
             path.unlink()
     remove_temporaries(out)
 

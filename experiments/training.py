@@ -70,6 +70,7 @@ def train_model(
     out: Path,
     verbose: int = 1,
     model_file: Path | None = None,
+    backup: Path | None = None,
 ) -> dict:
     """Build, train, evaluate and save zoo model ``name``; return its results entry.
 
@@ -88,6 +89,9 @@ def train_model(
         1 shows a progress bar per epoch, 0 nothing.
     model_file : Path, optional
         Where the weights go, relative to ``out`` (default ``models/<name>.npz``).
+    backup : Path, optional
+        The training's backup file (``fit(backup=...)``): saved after each epoch,
+        resumed from if it exists, deleted at the end.
 
     Returns
     -------
@@ -108,6 +112,8 @@ def train_model(
     model = zoo.build(name, data.input_shape, data.n_classes, seed)
     summary: list[str] = []
     model.summary(print_fn=summary.append)
+    if backup is not None:
+        backup.parent.mkdir(exist_ok=True)
     history = model.fit(
         data.x_train,
         data.y_train,
@@ -116,6 +122,7 @@ def train_model(
         optimizer=Adam(**ADAM),
         validation_data=(data.x_val, data.y_val),
         verbose=verbose,
+        backup=backup,
     ).history
 
     start = time.perf_counter()
@@ -161,12 +168,14 @@ def replicate_protocol(run_protocol: dict, seed: int) -> dict:
 class Task:
     """One model to train: zoo ``name`` with ``run_protocol`` (from :func:`replicate_protocol`),
     on the data split with ``split_seed``, its weights to ``model_file`` (relative to the run
-    folder)."""
+    folder), its training backed up after each epoch to ``backup`` (an absolute path; None
+    on a cluster, whose workers may not see the run folder)."""
 
     name: str
     run_protocol: dict
     model_file: Path
     split_seed: int
+    backup: Path | None = None
 
     def __str__(self) -> str:
         return f"{self.name} (seed {self.run_protocol['seed']})"
@@ -180,8 +189,8 @@ def _train_elsewhere(task: Task, datasets: dict[int, Data]) -> dict:
     as bytes, under ``weights``.
     """
     with tempfile.TemporaryDirectory(prefix="tinynet-task-") as folder:
-        entry = train_model(task.name, datasets[task.split_seed], task.run_protocol,
-                            Path(folder), verbose=0, model_file=task.model_file)  # fmt: skip
+        entry = train_model(task.name, datasets[task.split_seed], task.run_protocol, Path(folder),
+                            verbose=0, model_file=task.model_file, backup=task.backup)  # fmt: skip
         entry["weights"] = (Path(folder) / task.model_file).read_bytes()
     return entry
 
@@ -207,7 +216,7 @@ def train_models(
         for i, task in enumerate(tasks, 1):
             print(f"[{i}/{len(tasks)}] training {task}")
             yield train_model(task.name, datasets[task.split_seed], task.run_protocol, out,
-                              verbose=1, model_file=task.model_file)  # fmt: skip
+                              model_file=task.model_file, backup=task.backup)  # fmt: skip
         return
     where = f"on the Dask cluster at {scheduler}" if scheduler else f"in {jobs} processes"
     print(f"training {len(tasks)} models {where}: {', '.join(map(str, tasks))}")

@@ -226,7 +226,9 @@ def test_stale_temporary_files_are_removed_by_the_next_run_and_by_fresh(run_copy
     def leave_temporaries() -> list[Path]:
         paths = [run_copy / ".results.json.1a2b3c4d.tmp",
                  run_copy / "models" / ".2x100.npz.5e6f7a8b.tmp",
+                 run_copy / "backups" / ".2x100.npz.3a4b5c6d.tmp",
                  run_copy / "figures" / ".f1_per_class.png.9c0d1e2f.tmp"]  # fmt: skip
+        (run_copy / "backups").mkdir(exist_ok=True)
         for path in paths:
             path.write_bytes(b"half a file")
         return paths
@@ -384,3 +386,33 @@ def test_every_field_deleted_or_of_the_wrong_type_is_refused_or_reported(
             except ValueError:
                 continue
             report.render(results, report.make_figures(results, samples, out))
+
+
+def test_a_model_stopped_mid_training_resumes_from_its_last_epoch(tmp_path, monkeypatch):
+    """Ctrl-C in epoch 2 of 3 keeps epoch 1 in backups/; the rerun ends as an unbroken run."""
+    three_epochs = ["--models", "2x100", "--epochs", "3"]
+    assert study(tmp_path / "unbroken", *three_epochs) == 0
+    calls = {"n": 0}
+    evaluate = Sequential._evaluate_checked
+
+    def stop_in_epoch_two(self, *args, **kwargs):  # the validation pass ends each epoch
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt
+        return evaluate(self, *args, **kwargs)
+
+    out = tmp_path / "stopped"
+    with monkeypatch.context() as patch:
+        patch.setattr(Sequential, "_evaluate_checked", stop_in_epoch_two)
+        assert study(out, *three_epochs) == 130
+    assert (out / store.BACKUPS / "2x100.npz").is_file()
+    assert study(out, *three_epochs) == 0
+    assert not (out / store.BACKUPS / "2x100.npz").exists()
+    resumed, unbroken = read(out)["models"]["2x100"], read(tmp_path / "unbroken")["models"]["2x100"]
+    for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
+        assert resumed["history"][key] == unbroken["history"][key]
+    assert resumed["test"] == unbroken["test"]
+    weights = [Sequential.load(folder / "models" / "2x100.npz").parameters()[0]
+               for folder in (out, tmp_path / "unbroken")]  # fmt: skip
+    for x, y in zip(*weights, strict=True):
+        np.testing.assert_array_equal(x, y)

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from tinynet.backup import Backup, data_digest
 from tinynet.layers import Layer, Softmax
 from tinynet.layers.activations import softmax
 from tinynet.losses import SoftmaxCrossEntropy
@@ -166,6 +167,7 @@ class Sequential:
         validation_data=None,
         shuffle: bool = True,
         verbose: int = 1,
+        backup=None,
     ) -> History:
         """Train with mini-batches; returns a :class:`History`.
 
@@ -176,6 +178,12 @@ class Sequential:
         ``verbose=1`` shows a progress bar per epoch in a terminal and one line per
         epoch otherwise (a log file, CI); ``verbose=2`` always one line per epoch;
         ``verbose=0`` nothing (see :mod:`tinynet.progress`).
+
+        ``backup`` (a file path, as Keras' ``BackupAndRestore``) saves the whole
+        training state after every epoch; a later ``fit`` of the same training with
+        the same path, in a new process after a crash, goes on from the last saved
+        epoch, bit for bit as if never stopped. The file is deleted at the end (see
+        :mod:`tinynet.backup`).
 
         Raises
         ------
@@ -200,7 +208,16 @@ class Sequential:
         n = len(x)
         steps = math.ceil(n / batch_size)
         history = History()
-        for epoch in range(1, epochs + 1):
+        if backup is not None:
+            validation = () if validation_data is None else (x_val, y_val)
+            backup = Backup(backup, self, optimizer, {
+                "data": data_digest(x, y, *validation), "epochs": epochs,
+                "batch_size": batch_size, "shuffle": shuffle, "loss": type(loss).__name__,
+            })  # fmt: skip
+        done = backup.restore(history) if backup else 0
+        if done and verbose:
+            print(f"resumed from {backup.path}: {done} of {epochs} epochs already done")
+        for epoch in range(done + 1, epochs + 1):
             start = time.perf_counter()
             order = self._rng.permutation(n) if shuffle else np.arange(n)
             total_loss, total_correct, seen = 0.0, 0, 0
@@ -245,6 +262,10 @@ class Sequential:
             if progress:
                 progress.end(metrics, metrics["epoch_time"])
             history.append(epoch, metrics)
+            if backup:
+                backup.save(epoch, history)
+        if backup:
+            backup.remove()
         return history
 
     def evaluate(self, x, y, batch_size: int = 128) -> tuple[float, float]:

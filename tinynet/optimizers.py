@@ -2,7 +2,8 @@
 
 An optimizer sees only two parallel lists of arrays, ``params`` and ``grads``,
 so it works for any layer. Its state (velocities, moments) is kept per position
-in those lists and created on the first ``step``.
+in those lists, in ``state[slot]`` for each name in ``slots``, and created on the
+first ``step``.
 """
 
 from __future__ import annotations
@@ -18,9 +19,13 @@ from tinynet.validation import check_number
 class Optimizer:
     """Base class: checks the parameter lists and keeps the step count."""
 
+    #: Names of the per-parameter state arrays, e.g. Adam's ``("m", "v")``.
+    slots: tuple[str, ...] = ()
+
     def __init__(self, learning_rate: float):
         self.learning_rate = self._check("learning_rate", learning_rate, 0.0, math.inf, True)
         self.iterations = 0
+        self.state: dict[str, list[np.ndarray]] = {}
         self._shapes = None
 
     def step(self, params: list[np.ndarray], grads: list[np.ndarray]) -> None:
@@ -45,10 +50,26 @@ class Optimizer:
         )
 
     def _create_state(self, params):
-        pass
+        self.state = {slot: [np.zeros_like(p) for p in params] for slot in self.slots}
 
     def _update(self, params, grads):
         raise NotImplementedError
+
+    def get_config(self) -> dict:
+        """The optimizer's class and hyper-parameters (not its state)."""
+        settings = {k: v for k, v in vars(self).items() if k not in ("iterations", "state")}
+        return {"class": type(self).__name__, **{k: v for k, v in settings.items() if k[0] != "_"}}
+
+    def load_state(
+        self, params: list[np.ndarray], iterations: int, state: dict[str, list[np.ndarray]]
+    ) -> None:
+        """Continue from a saved step count and ``state`` (see :mod:`tinynet.backup`)."""
+        self._shapes = [p.shape for p in params]
+        self._create_state(params)
+        for slot, saved in state.items():
+            for array, value in zip(self.state[slot], saved, strict=True):
+                array[...] = value
+        self.iterations = iterations
 
 
 class SGD(Optimizer):
@@ -66,12 +87,11 @@ class SGD(Optimizer):
         self.momentum = self._check("momentum", momentum, 0.0, 1.0)
         self.nesterov = bool(nesterov)
 
-    def _create_state(self, params):
-        self._velocities = [np.zeros_like(p) for p in params]
+    slots = ("velocity",)
 
     def _update(self, params, grads):
         lr, momentum = self.learning_rate, self.momentum
-        for p, g, v in zip(params, grads, self._velocities, strict=True):
+        for p, g, v in zip(params, grads, self.state["velocity"], strict=True):
             if momentum == 0.0:
                 p -= lr * g
                 continue
@@ -115,9 +135,7 @@ class Adam(Optimizer):
         self.beta_2 = self._check("beta_2", beta_2, 0.0, 1.0)
         self.epsilon = self._check("epsilon", epsilon, 0.0, math.inf, low_open=True)
 
-    def _create_state(self, params):
-        self._m = [np.zeros_like(p) for p in params]
-        self._v = [np.zeros_like(p) for p in params]
+    slots = ("m", "v")
 
     def _update(self, params, grads):
         t = self.iterations
@@ -125,5 +143,5 @@ class Adam(Optimizer):
         # The scalars in the parameters' precision (a model has one dtype).
         dtype = params[0].dtype if params else np.float64
         scalars = np.array([alpha, self.beta_1, self.beta_2, self.epsilon], dtype=dtype)
-        for p, g, m, v in zip(params, grads, self._m, self._v, strict=True):
+        for p, g, m, v in zip(params, grads, self.state["m"], self.state["v"], strict=True):
             kernels.adam_update(p, g, m, v, *scalars)  # adam_step, in one pass
