@@ -33,19 +33,6 @@ def is_mlp(model) -> bool:
     return all(type(layer).__name__ in MLP_LAYERS for layer in model.layers)
 
 
-def forward_flops(model) -> int:
-    """Multiply-adds x 2 of one sample's forward pass (Dense and Conv2D layers)."""
-    return sum(layer_forward_flops(layer) for layer in model.layers)
-
-
-def layer_forward_flops(layer) -> int:
-    """Multiply-adds x 2 of one sample through ``layer`` (0 for a layer without weights)."""
-    if "W" not in layer.params:
-        return 0
-    spatial = math.prod(layer.output_shape[:-1])  # OH*OW for Conv2D, 1 for Dense
-    return 2 * spatial * layer.params["W"].size
-
-
 def random_data(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """``n`` random MNIST-shaped float32 images (NHWC) and labels 0-9."""
     rng = np.random.default_rng(seed)

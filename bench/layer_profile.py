@@ -13,7 +13,7 @@ import statistics
 import time
 from collections.abc import Callable
 
-from bench.contestants import layer_forward_flops, random_data, tinynet_step
+from bench.contestants import random_data, tinynet_step
 from bench.plan import WARMUP_STEPS
 from bench.timing import peak_memory_mib
 
@@ -78,7 +78,7 @@ def profile_training(name: str, batch_size: int, steps: int) -> dict:
         step_times.append(time.perf_counter() - start)
     layers = []
     for layer in model.layers:
-        flops = layer_forward_flops(layer) * batch_size
+        flops = layer.forward_flops * batch_size
         # Backward computes the weight gradient, and the input gradient except for the first
         # layer with parameters (fit never needs it): each as many flops as the forward.
         backward_flops = flops * (1 if layer is first_trainable else 2)

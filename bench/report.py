@@ -62,7 +62,7 @@ def summarise(raw: dict[str, dict[str, list[float]]], rows, peak: float) -> list
 
     ``raw[contestant][row key]`` lists seconds per step, one per repetition.
     """
-    from bench.contestants import forward_flops, is_mlp
+    from bench.contestants import is_mlp
     from experiments import zoo
 
     table = []
@@ -79,7 +79,7 @@ def summarise(raw: dict[str, dict[str, list[float]]], rows, peak: float) -> list
             targets = plan.MLP_TARGETS
         else:
             targets = plan.CNN_TARGETS.get((name, batch_size), {})
-        gflops = 3 * forward_flops(model) * plan.EPOCH_IMAGES / epoch["tinynet"] / 1e9
+        gflops = 3 * model.forward_flops * plan.EPOCH_IMAGES / epoch["tinynet"] / 1e9
         table.append(
             {
                 "model": label,

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TypeVar
 
-from experiments import cli, data, replicates, report, store, studies, training
+from experiments import cli, data, replicates, report, store, studies, training, zoo
 from experiments.cli import UsageError, prepare_out_dir
 from experiments.formatting import count
 from experiments.studies import Study
@@ -184,10 +184,17 @@ class Run:
                 if entry is not None and (problem := store.model_file_problem(self.out, entry)):
                     print(f"retraining {which}: {problem}")
                 pending.append(self._task(name, seed))
+        if self.jobs > 1 or self.scheduler:  # the slowest models first, so the workers end together
+            pending.sort(key=self._forward_flops, reverse=True)
         for entry in training.train_models(
             pending, self.datasets, self.out, self.jobs, self.scheduler
         ):
             self._record(entry)
+
+    def _forward_flops(self, task: training.Task) -> int:
+        """The cost of one image through ``task``'s model: what orders the parallel tasks."""
+        data = self.datasets[task.split_seed]
+        return zoo.build(task.name, data.input_shape, data.n_classes, 0).forward_flops
 
     def _task(self, name: str, seed: int) -> training.Task:
         split_seed = self.split_seed(seed)

@@ -184,6 +184,11 @@ def test_model_comparison_resumes(comparison, capsys):
     assert capsys.readouterr().out.count("skipping") == 6
 
 
+def test_parallel_jobs_start_with_the_slowest_model(tmp_path, capsys):
+    assert run(model_comparison.main, tmp_path, "--models", "lm", "cnn", "nn", "--jobs", "2") == 0
+    assert "in 2 processes: cnn (seed 42), nn (seed 42), lm (seed 42)" in capsys.readouterr().out
+
+
 def test_parallel_jobs_give_complete_results(tmp_path):
     assert run(model_comparison.main, tmp_path, "--models", "lm", "nn", "--jobs", "2") == 0
     results = read_results(tmp_path)

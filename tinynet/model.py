@@ -313,6 +313,11 @@ class Sequential:
     def n_params(self) -> int:
         return sum(layer.n_params for layer in self.layers)
 
+    @property
+    def forward_flops(self) -> int:
+        """Floating-point operations of one sample's forward pass (its Dense and Conv2D layers)."""
+        return sum(layer.forward_flops for layer in self.layers)
+
     def summary(self, print_fn: Callable[[str], None] = print) -> None:
         """Print each layer's name, type, output shape and parameter count, and totals."""
         rows = [

@@ -8,6 +8,8 @@ arrays live in ``params`` and their gradients, under the same names, in
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from tinynet.validation import check_float_dtype
@@ -112,6 +114,18 @@ class Layer:
     @property
     def n_params(self) -> int:
         return sum(int(value.size) for value in self.params.values())
+
+    @property
+    def forward_flops(self) -> int:
+        """Floating-point operations (2 per multiply-add) of one sample's forward pass.
+
+        Counts the weights ``W`` applied once per output position: ``W.size`` for
+        ``Dense``, ``OH * OW * W.size`` for ``Conv2D``; 0 for a layer without weights.
+        """
+        if "W" not in self.params:
+            return 0
+        positions = math.prod(self.output_shape[:-1])  # OH*OW for Conv2D, 1 for Dense
+        return 2 * positions * self.params["W"].size
 
     # --- checks shared by every layer -------------------------------------------------
 
