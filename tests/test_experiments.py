@@ -494,3 +494,18 @@ def test_quick_run_on_real_mnist(tmp_path, main, mnist_dir):
         assert entry["test"]["accuracy"] > (0.75 if name == "lm" else 0.85), name
     assert store.load_samples(tmp_path)[0].shape == (28, 28)
     assert (tmp_path / "report.md").is_file()
+
+
+def test_the_mnist_split_holds_out_the_studys_validation_images():
+    """Study B's notebook: ``train_test_split(x, y, test_size=1/6, random_state=42)``."""
+    from sklearn.model_selection import train_test_split
+
+    from tinynet.datasets import train_validation_split
+
+    images = np.arange(60_000)
+    (train, _), (validation, _) = train_validation_split(
+        images, images % 10, validation_size=data.validation_size(60_000), seed=42
+    )
+    study_train, study_validation = train_test_split(images, test_size=1 / 6, random_state=42)
+    np.testing.assert_array_equal(train, study_train)
+    np.testing.assert_array_equal(validation, study_validation)
