@@ -214,14 +214,16 @@ def load(
     )  # fmt: skip
 
 
-def describe(info: dict, sizes: bool = True) -> str:
+def describe(info: dict, sizes: bool = True, folder: bool = True) -> str:
     """Which data a run used and where it came from, in one line.
 
     For example ``"digits (scikit-learn bundled digits): 1,150 train / 287 validation /
     360 test images of 8x8"``; ``sizes=False`` keeps only the name, source and whether
-    the run was on quick subsets (for figure titles).
+    the run was on quick subsets (for figure titles); ``folder=False`` leaves out a
+    source that is a folder of this machine (for the README, read on other machines).
     """
-    text = f"{info['name']} ({info['source']})"
+    local = any(separator in info["source"] for separator in "/\\")  # a path names a folder
+    text = info["name"] if local and not folder else f"{info['name']} ({info['source']})"
     if sizes:
         h, w = info["image_shape"][:2]
         text += (

@@ -294,7 +294,8 @@ def readme_summary(results: dict, figures: dict, out: Path, readme: Path) -> str
         f"`{results['command']}`, {count(results['protocol']['epochs'], 'epoch')}; total "
         f"training time {duration(total)}"
         + (f", finished {results['updated'][:10]}" if "updated" in results else "")
-        + f". Data: {data.describe(dataset)}. The study and its numbers: `{study.docs}`; "
+        + f". Data: {data.describe(dataset, folder=False)}. The study and its numbers: "
+        f"`{study.docs}`; "
         f"this run's full report was written to `{out.as_posix()}/report.md`.",
     ]
     note = study.data_note(dataset)

@@ -218,6 +218,7 @@ def test_report_errors_are_one_line(tmp_path, capsys):
 def test_report_pastes_its_summary_into_the_readme(tmp_path, crossed_results, capsys):
     out, readme = tmp_path / "run", tmp_path / "README.md"
     out.mkdir()
+    crossed_results["dataset"]["source"] = "/home/someone/mnist"  # a folder of that machine
     write_run(out, crossed_results)
     before, after = "# Project\n\nIntro.\n\n", "\n\n## Next section\n\nkept as it was\n"
     readme.write_text(before + "<!-- results:crossed_design -->" + after)
@@ -231,6 +232,8 @@ def test_report_pastes_its_summary_into_the_readme(tmp_path, crossed_results, ca
         row[:3] for row in table_rows(text)
     ]
     assert "so model 5 is 2x300-dropout" in text
+    assert "Data: mnist: 50,000 train" in text and "/home/someone" not in text
+    assert "mnist, from /home/someone/mnist" in (out / "report.md").read_text()  # the record
     figures = linked_figures(text)
     assert figures == ["docs/figures/crossed_design_accuracy_2x100_2x300_2x300-dropout.png"]
     assert (tmp_path / figures[0]).read_bytes()[:8] == PNG_SIGNATURE
