@@ -37,3 +37,16 @@ def cited_paths(doc: Path) -> list[tuple[str, Path]]:
 def test_every_cited_file_exists(doc):
     missing = [written for written, path in cited_paths(doc) if not path.exists()]
     assert not missing, f"{doc.relative_to(REPO)} cites files the repository lacks: {missing}"
+
+
+def test_the_repository_holds_no_data_files():
+    """Weights, predictions and images stay out of git; MNIST is found or downloaded."""
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None or not (REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True,
+                             check=True).stdout.split()  # fmt: skip
+    data = [path for path in tracked if path.endswith((".npz", ".npy", ".gz", "-ubyte", ".csv"))]
+    assert not data, f"data files are committed: {data}"
