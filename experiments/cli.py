@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from experiments.cluster import ClusterError
+from tinynet.backup import BackupError
 from tinynet.datasets import DatasetError
 
 if TYPE_CHECKING:
@@ -365,7 +366,7 @@ def run_main(main: Callable[[], int]) -> int:
     """
     try:
         return main()
-    except (UsageError, DatasetError, ClusterError) as error:
+    except (UsageError, DatasetError, ClusterError, BackupError) as error:
         print(f"error: {one_line(error)}", file=sys.stderr)
         return USAGE_ERROR
     except KeyboardInterrupt:

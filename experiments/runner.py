@@ -185,16 +185,16 @@ class Run:
                     print(f"retraining {which}: {problem}")
                 pending.append(self._task(name, seed))
         if self.jobs > 1 or self.scheduler:  # the slowest models first, so the workers end together
-            pending.sort(key=self._forward_flops, reverse=True)
+            flops = {name: self._forward_flops(name) for name in {task.name for task in pending}}
+            pending.sort(key=lambda task: flops[task.name], reverse=True)
         for entry in training.train_models(
             pending, self.datasets, self.out, self.jobs, self.scheduler
         ):
             self._record(entry)
 
-    def _forward_flops(self, task: training.Task) -> int:
-        """The cost of one image through ``task``'s model: what orders the parallel tasks."""
-        data = self.datasets[task.split_seed]
-        return zoo.build(task.name, data.input_shape, data.n_classes, 0).forward_flops
+    def _forward_flops(self, name: str) -> int:
+        """The cost of one image through model ``name``: what orders the parallel tasks."""
+        return zoo.build(name, self.data.input_shape, self.data.n_classes, 0).forward_flops
 
     def _task(self, name: str, seed: int) -> training.Task:
         split_seed = self.split_seed(seed)

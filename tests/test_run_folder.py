@@ -416,3 +416,11 @@ def test_a_model_stopped_mid_training_resumes_from_its_last_epoch(tmp_path, monk
                for folder in (out, tmp_path / "unbroken")]  # fmt: skip
     for x, y in zip(*weights, strict=True):
         np.testing.assert_array_equal(x, y)
+
+
+def test_a_damaged_backup_is_one_error_line(tmp_path, capsys):
+    out = tmp_path / "run"
+    (out / store.BACKUPS).mkdir(parents=True)
+    (out / store.BACKUPS / "2x100.npz").write_bytes(b"half a backup")
+    assert study(out, "--models", "2x100") == 2
+    assert "not a readable tinynet backup" in one_error_line(capsys)

@@ -15,7 +15,8 @@ holding everything the next epoch depends on:
 Called again with the same path and the same training (in a new process, after a
 crash), ``fit`` loads the file and goes on from the next epoch, so the result is
 bit for bit that of an uninterrupted run. The file is deleted when training ends.
-A backup of another training is refused with a ``ValueError``, never mixed in.
+A backup of another training, or a file that is not a backup, is refused with a
+:class:`BackupError` (a ``ValueError``), never mixed in.
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ from tinynet.files import atomic_write
 if TYPE_CHECKING:  # only for the type hints: the model module imports this one
     from tinynet.model import History, Sequential
     from tinynet.optimizers import Optimizer
+
+
+class BackupError(ValueError):
+    """A backup file that cannot be resumed from: another training's, or not a backup."""
 
 
 def data_digest(*arrays: np.ndarray) -> str:
@@ -101,7 +106,7 @@ class Backup:
 
         Raises
         ------
-        ValueError
+        BackupError
             If the file is not a tinynet backup, or was written by another training.
         """
         if not self.path.exists():
@@ -112,7 +117,7 @@ class Backup:
                 key for key in set(meta["fingerprint"]) | set(self.fingerprint)
                 if meta["fingerprint"].get(key) != self.fingerprint.get(key)
             )  # fmt: skip
-            raise ValueError(
+            raise BackupError(
                 f"backup {self.path} was written by another training (it differs in: "
                 f"{', '.join(changed)}); delete it to start over, or choose another path"
             )
@@ -140,7 +145,7 @@ class Backup:
             if not (isinstance(meta, dict) and keys <= set(meta)):
                 raise ValueError("its 'meta' lacks fields")
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as error:
-            raise ValueError(
+            raise BackupError(
                 f"{self.path} is not a readable tinynet backup ({error}); delete it to start over"
             ) from None
         return meta, arrays
