@@ -26,6 +26,9 @@ CONV_CASES = [
     (2, 6, 7, 3, 2, 4, 1, "same"),
 ]
 DTYPES = [np.float32, np.float64]
+#: The element-wise kernels take threads from numba_kernels.PARALLEL_SIZE numbers, more than
+#: a test should allocate; the tests lower it so that their "threads" cases take them.
+THREADS_FROM = 1 << 19
 #: Agreement of kernels that add in another order than their reference (chunked GEMMs,
 #: direct loops): tight in float64, float32 rounding of sums of a few hundred terms.
 TOLERANCE = {np.float64: 1e-12, np.float32: 2e-5}
@@ -206,7 +209,8 @@ def test_im2col_writes_into_a_given_buffer(rng):
      ((1, 6, 6, 1), 3, 1), ((12, 28, 28, 64), 3, 1)],
     ids=["2x2", "2x2-threads", "2x2-odd", "3x3-stride-2", "3x3-stride-1", "3x3-threads"],
 )  # fmt: skip
-def test_maxpool_agrees(rng, dtype, shape, pool, stride):
+def test_maxpool_agrees(rng, dtype, shape, pool, stride, monkeypatch):
+    monkeypatch.setattr(numba_kernels, "PARALLEL_SIZE", THREADS_FROM)
     assert (np.prod(shape) >= numba_kernels.PARALLEL_SIZE) == (shape[0] == 12)
     x = rng.standard_normal(shape).astype(dtype)
     x[0, :pool, :pool, 0] = 1.5  # a tie: the first maximum must win in both
@@ -288,7 +292,8 @@ def test_unknown_backend_is_refused():
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", [(37, 5), (800, 700)], ids=["serial", "threads"])
-def test_adam_update_agrees(rng, dtype, shape):
+def test_adam_update_agrees(rng, dtype, shape, monkeypatch):
+    monkeypatch.setattr(numba_kernels, "PARALLEL_SIZE", THREADS_FROM)
     assert (np.prod(shape) >= numba_kernels.PARALLEL_SIZE) == (shape == (800, 700))
     arrays = [rng.standard_normal(shape).astype(dtype) for _ in range(2)]
     states = [(arrays[0].copy(), np.zeros_like(arrays[0]), np.zeros_like(arrays[0]))
@@ -307,7 +312,8 @@ def test_adam_update_agrees(rng, dtype, shape):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", [(3, 5, 4, 2), (4, 96, 96, 16)], ids=["serial", "threads"])
-def test_relu_kernels_agree(rng, dtype, shape):
+def test_relu_kernels_agree(rng, dtype, shape, monkeypatch):
+    monkeypatch.setattr(numba_kernels, "PARALLEL_SIZE", THREADS_FROM)
     assert (np.prod(shape) >= numba_kernels.PARALLEL_SIZE) == (shape[0] == 4)
     x = rng.standard_normal(shape).astype(dtype)
     x[0, 0, 0, 0] = 0.0

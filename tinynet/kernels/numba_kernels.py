@@ -2,9 +2,8 @@
 
 The image kernels loop over the batch with ``prange`` (every sample writes only
 its own slice of the output, so the threads never touch the same memory); 2x2
-max pooling and the element-wise kernels keep a one-thread twin for small arrays
-(see PARALLEL_SIZE). Every kernel is
-cached on disk (``cache=True``), so only the first process ever pays for
+max pooling and the element-wise kernels run on one thread unless the array is
+very large (see PARALLEL_SIZE). Every kernel is cached on disk (``cache=True``), so only the first process ever pays for
 compilation. Read the reference first: it is the definition; this is the speed.
 
 Threads: NumPy's BLAS (OpenBLAS) keeps its threads spinning for a while after
@@ -327,14 +326,17 @@ def _conv2d_one_channel_weights(image, grad_output, geometry, per_image):
 
 
 # Element-wise kernels (and 2x2 max pooling above), each in two versions around one
-# inlined body: starting the threads of a parallel loop costs about 50 microseconds,
-# more than a vectorized loop on one core takes for a few hundred thousand numbers
-# (measured on 2 cores: ReLU forward on 200,704 numbers 28 us on one thread, 80 us on
-# two; max-pool backward on cnn's 32x14x14x32 map 52 vs 118 us; Adam on 313,600
-# parameters 128 vs 157 us; on 2,000,000 parameters 930 vs 650 us). Arrays
-# under PARALLEL_SIZE numbers stay on one thread. Twice that was worse for cnn: Adam
-# on its 627,200 dense weights on one thread made half of the runs' steps 20% slower.
-PARALLEL_SIZE = 1 << 19
+# inlined body. In training they run on one thread: a pass bound by memory gains little
+# from a second core, and here the second core is not free, as BLAS's threads spin on it
+# between matrix products. Measured on 2 cores, training steps alternating between the
+# two settings in one process (median ms): cnn batch 32 15.97 with threads from 524,288
+# numbers, 14.76 with one thread; dcnn 55.66 vs 54.73; cnn batch 128 74.48 vs 73.06; dcnn
+# batch 128 209.8 vs 208.0 (its largest map: 6.4 million numbers). Alone, too, one thread
+# was faster on cnn's 32x28x28x64 map (ReLU 0.46 vs 0.65 ms, max pooling 0.61 vs 0.79 ms)
+# and on Adam's 627,200 dense weights (0.58 vs 0.77 ms). Larger arrays do gain from
+# threads when timed alone (Adam on 2,000,000 numbers: 930 vs 650 us), so threads start at
+# PARALLEL_SIZE numbers, above every array of the zoo's models at batch 128.
+PARALLEL_SIZE = 1 << 23
 
 
 @njit(inline="always")
