@@ -79,14 +79,12 @@ def choose_rows(args: argparse.Namespace) -> list[tuple[str, int, str]]:
 
 def available_contestants() -> list[str]:
     """Every contestant whose library is installed (PyTorch is optional)."""
-    found = [c for c in plan.CONTESTANTS if c != "pytorch"]
     try:
         import torch  # noqa: F401
-
-        found.append("pytorch")
     except ImportError:
-        print("PyTorch is not installed: its column is skipped (pip install torch==2.13.0)")
-    return found
+        print("PyTorch is not installed: its columns are skipped (pip install torch==2.13.0)")
+        return [c for c in plan.CONTESTANTS if c not in plan.PYTORCH_CONTESTANTS]
+    return list(plan.CONTESTANTS)
 
 
 def command_line(args: argparse.Namespace) -> str:

@@ -10,7 +10,11 @@ per step of the next ``steps``. They run inside a worker process (see
 * ``tinynet-numpy``  the same, on the NumPy reference kernels (``TINYNET_KERNELS=numpy``,
   set by the parent): for the CNNs this *is* the minimal NumPy loop;
 * ``numpy-loop``     (MLPs) a minimal hand-written NumPy training loop doing the same math;
-* ``pytorch``        the same architecture in PyTorch on the CPU (skipped if not installed);
+* ``pytorch``        the same architecture in PyTorch on the CPU (skipped if not installed),
+  with glibc's ``malloc`` as PyTorch users have it (``TINYNET_KEEP_FREED_MEMORY=0``, set by
+  the parent): the one the targets judge against;
+* ``pytorch-kept-memory``  the same, with the ``malloc`` setting that importing tinynet makes
+  (:mod:`tinynet.kernels.memory`), which every other contestant's process has too;
 * ``sklearn``        (MLPs) scikit-learn's ``MLPClassifier`` with Adam.
 """
 
@@ -187,6 +191,7 @@ TIMERS = {
     "tinynet-numpy": time_tinynet,
     "numpy-loop": time_numpy_loop,
     "pytorch": time_pytorch,
+    "pytorch-kept-memory": time_pytorch,
     "sklearn": time_sklearn,
 }
 #: Contestants that only train MLPs.

@@ -18,7 +18,11 @@ ROWS = [
 ]
 #: The rows of ``--quick`` when neither ``--models`` nor ``--batch-sizes`` chooses.
 QUICK_ROWS = [ROWS[1], ROWS[5]]
-CONTESTANTS = ("tinynet", "tinynet-numpy", "numpy-loop", "pytorch", "sklearn")
+CONTESTANTS = (
+    "tinynet", "tinynet-numpy", "numpy-loop", "pytorch", "pytorch-kept-memory", "sklearn"
+)
+#: The contestants that need PyTorch installed.
+PYTORCH_CONTESTANTS = ("pytorch", "pytorch-kept-memory")
 
 #: Training-speed targets: tinynet / other at most this. MLPs, whatever the batch size:
 MLP_TARGETS = {"pytorch": 0.6, "numpy-loop": 1.05}

@@ -68,6 +68,8 @@ def run_in_new_process(job: dict) -> dict:
     """Run ``job`` in a fresh Python process and return its result.
 
     ``tinynet-numpy`` gets ``TINYNET_KERNELS=numpy``; every other job the Numba kernels.
+    ``pytorch`` gets ``TINYNET_KEEP_FREED_MEMORY=0``: its process imports tinynet only to
+    build the model, and keeps glibc's ``malloc`` as PyTorch users have it.
 
     Raises
     ------
@@ -76,6 +78,8 @@ def run_in_new_process(job: dict) -> dict:
     """
     numpy_kernels = job.get("contestant") == "tinynet-numpy"
     env = dict(os.environ, TINYNET_KERNELS="numpy" if numpy_kernels else "numba")
+    if job.get("contestant") == "pytorch":
+        env["TINYNET_KEEP_FREED_MEMORY"] = "0"
     done = subprocess.run(
         [sys.executable, "-m", "bench.worker", json.dumps(job)],
         env=env,

@@ -3,8 +3,9 @@
 The image kernels loop over the batch with ``prange`` (every sample writes only
 its own slice of the output, so the threads never touch the same memory); 2x2
 max pooling and the element-wise kernels run on one thread unless the array is
-very large (see PARALLEL_SIZE). Every kernel is cached on disk (``cache=True``), so only the first process ever pays for
-compilation. Read the reference first: it is the definition; this is the speed.
+very large (see PARALLEL_SIZE). Every kernel is cached on disk (``cache=True``), so
+only the first process ever pays for compilation. Read the reference first: it is
+the definition; this is the speed.
 
 Threads: NumPy's BLAS (OpenBLAS) keeps its threads spinning for a while after
 each matrix product. Numba's default OpenMP layer spins too, and on a small
