@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from bench import cli, report, timing
+from bench import cli, report, timing, worker
 from bench.kernel_cases import kernel_cases
 from bench.layer_profile import profile_training
 from bench.worker import run_in_new_process
@@ -197,6 +197,23 @@ def test_a_worker_process_returns_its_measurements():
     result = run_in_new_process(job)
     assert list(result) == ["1x100/32"]  # the NumPy loop only trains MLPs
     assert result["1x100/32"] > 0
+
+
+def test_pytorch_is_timed_with_malloc_as_its_users_have_it_and_as_tinynet_sets_it(monkeypatch):
+    monkeypatch.delenv("TINYNET_KEEP_FREED_MEMORY", raising=False)
+    environments = {}
+
+    def fake_run(command, env, **kwargs):
+        environments[json.loads(command[-1])["contestant"]] = env
+        return subprocess.CompletedProcess(command, 0, '{"cnn/32": 0.01}\n', "")
+
+    monkeypatch.setattr(worker.subprocess, "run", fake_run)
+    for contestant in ("pytorch", "pytorch-kept-memory", "tinynet"):
+        run_in_new_process({"job": "train", "contestant": contestant, "rows": [["cnn", 32]],
+                            "quick": True})  # fmt: skip
+    assert environments["pytorch"]["TINYNET_KEEP_FREED_MEMORY"] == "0"
+    assert "TINYNET_KEEP_FREED_MEMORY" not in environments["pytorch-kept-memory"]
+    assert "TINYNET_KEEP_FREED_MEMORY" not in environments["tinynet"]
 
 
 # --- the command, with a fake worker -----------------------------------------------------
