@@ -14,7 +14,8 @@ per step of the next ``steps``. They run inside a worker process (see
   with glibc's ``malloc`` as PyTorch users have it (``TINYNET_KEEP_FREED_MEMORY=0``, set by
   the parent): the one the targets judge against;
 * ``pytorch-kept-memory``  the same, with the ``malloc`` setting that importing tinynet makes
-  (:mod:`tinynet.kernels.memory`), which every other contestant's process has too;
+  (:mod:`tinynet.kernels.memory`), in the same environment as every other contestant (so
+  the setting is whatever the ``tinynet`` column has);
 * ``sklearn``        (MLPs) scikit-learn's ``MLPClassifier`` with Adam.
 """
 

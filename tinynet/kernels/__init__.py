@@ -9,7 +9,7 @@ chosen once, at import, by the environment variable ``TINYNET_KERNELS``:
 
 Either way, importing it tells glibc's ``malloc`` to keep freed memory for the next
 training step instead of giving it back and faulting it in again
-(:mod:`tinynet.kernels.memory`; cnn's steps took 15-18% less time).
+(:mod:`tinynet.kernels.memory`; cnn's steps took 13-18% less time).
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ gives blocks above a threshold (128 KiB, rising with use up to 32 MiB) their own
 its heap back to the operating system. Each page handed back returns, next step, as a
 page fault and a page of zeros written by the kernel. On this project's 2-core virtual
 machine that was 1,060 page faults per step of cnn at batch 32, and the step took
-15-18% longer than with the memory kept (median ms of three processes each: 18.6,
+15-22% longer than with the memory kept (median ms of three processes each: 18.6,
 17.2, 20.3 against 15.3, 14.4, 17.6).
 
 :func:`keep_freed_memory` raises both thresholds with ``mallopt``: blocks up to 32 MiB
@@ -17,7 +17,9 @@ more than it uses). It is a setting of the whole process, so a PyTorch model tra
 in the same process gains as much (``python -m bench`` times PyTorch both ways).
 Nothing changes where ``malloc`` is not glibc's, when the user tuned it already
 (``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_`` or ``GLIBC_TUNABLES`` in the
-environment), or with ``TINYNET_KEEP_FREED_MEMORY=0``.
+environment), or with ``TINYNET_KEEP_FREED_MEMORY=0``. With another allocator loaded
+through ``LD_PRELOAD`` (jemalloc, tcmalloc) the call still reaches glibc's ``mallopt``
+and changes nothing, although :func:`keep_freed_memory` reports True.
 """
 
 from __future__ import annotations
@@ -32,17 +34,26 @@ M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
 MMAP_THRESHOLD = 32 << 20
 #: Free memory at the top of the heap kept for reuse instead of being given back.
 TRIM_THRESHOLD = 256 << 20
-#: Environment variables with which a user tunes glibc's malloc: theirs wins.
+#: Environment variables with which a user tunes glibc's malloc: theirs wins (for
+#: ``GLIBC_TUNABLES``, when it names a ``glibc.malloc.`` tunable).
 USER_SETTINGS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES")
 #: Set to 0 to leave malloc as it is.
 SWITCH = "TINYNET_KEEP_FREED_MEMORY"
+
+
+def _user_tuned_malloc() -> bool:
+    """Whether the environment already tunes glibc's malloc (see USER_SETTINGS)."""
+    tunables = os.environ.get("GLIBC_TUNABLES")
+    return any(name in os.environ for name in USER_SETTINGS[:2]) or (
+        tunables is not None and "glibc.malloc." in tunables
+    )
 
 
 def keep_freed_memory() -> bool:
     """Raise glibc's mmap and trim thresholds; True if this process now keeps freed memory."""
     if os.environ.get(SWITCH, "1").strip() == "0":
         return False
-    if not sys.platform.startswith("linux") or any(name in os.environ for name in USER_SETTINGS):
+    if not sys.platform.startswith("linux") or _user_tuned_malloc():
         return False
     try:
         mallopt = ctypes.CDLL("libc.so.6").mallopt

@@ -335,8 +335,9 @@ def _conv2d_one_channel_weights(image, grad_output, geometry, per_image):
 # batch 128 209.8 vs 208.0 (its largest map: 6.4 million numbers). Alone, too, one thread
 # was faster on cnn's 32x28x28x64 map (ReLU 0.46 vs 0.65 ms, max pooling 0.61 vs 0.79 ms)
 # and on Adam's 627,200 dense weights (0.58 vs 0.77 ms). Larger arrays do gain from
-# threads when timed alone (Adam on 2,000,000 numbers: 930 vs 650 us), so threads start at
-# PARALLEL_SIZE numbers, above every array of the zoo's models at batch 128.
+# threads when timed alone (Adam on 2,000,000 numbers: 930 vs 650 us): a trade-off, tuned
+# on the zoo's models, so threads start at PARALLEL_SIZE numbers, above every array they
+# have at batch 128; larger arrays up to it run on one thread, slower than they could.
 PARALLEL_SIZE = 1 << 23
 
 
