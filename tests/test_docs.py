@@ -7,6 +7,8 @@ writes, so they are not checked; the project's reference runs live in ``runs/``.
 """
 
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -41,9 +43,6 @@ def test_every_cited_file_exists(doc):
 
 def test_the_repository_holds_no_data_files():
     """Weights, predictions and images stay out of git; MNIST is found or downloaded."""
-    import shutil
-    import subprocess
-
     if shutil.which("git") is None or not (REPO / ".git").exists():
         pytest.skip("not a git checkout")
     tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True,

@@ -9,30 +9,20 @@ import pytest
 
 from tinynet.kernels import memory
 
-# Page faults per training step of cnn at batch 32, after three steps of warm-up.
+# Page faults per training step of cnn at batch 32 (the benchmark's step), after three
+# steps of warm-up.
 FAULTS_PER_STEP = """
 import resource
-import numpy as np
+from bench.contestants import random_data, tinynet_step
 from experiments import zoo
 from tinynet import kernels
-from tinynet.losses import SoftmaxCrossEntropy
-from tinynet.optimizers import Adam
 
-model = zoo.build("cnn", (28, 28, 1), 10, seed=0)
-rng = np.random.default_rng(0)
-x, y = rng.random((32, 28, 28, 1), dtype=np.float32), rng.integers(0, 10, 32)
-loss, optimizer = SoftmaxCrossEntropy(), Adam()
-
-def step():
-    loss.forward(model.forward(x, training=True), y)
-    model.backward(loss.backward(), grad_input=False)
-    optimizer.step(*model.parameters())
-
-for _ in range(3):
-    step()
+step = tinynet_step(zoo.build("cnn", (28, 28, 1), 10, seed=0), *random_data(32), 32)
+for i in range(3):
+    step(i)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-for _ in range(10):
-    step()
+for i in range(10):
+    step(i)
 print(kernels.MEMORY_KEPT, (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 10)
 """
 

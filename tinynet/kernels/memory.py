@@ -34,19 +34,20 @@ M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
 MMAP_THRESHOLD = 32 << 20
 #: Free memory at the top of the heap kept for reuse instead of being given back.
 TRIM_THRESHOLD = 256 << 20
-#: Environment variables with which a user tunes glibc's malloc: theirs wins (for
-#: ``GLIBC_TUNABLES``, when it names a ``glibc.malloc.`` tunable).
-USER_SETTINGS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES")
+#: Environment variables that set the two thresholds themselves: the user's value wins.
+MALLOC_VARIABLES = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
+#: Every variable with which a user tunes glibc's malloc (``GLIBC_TUNABLES`` counts when
+#: it names a ``glibc.malloc.`` tunable).
+USER_SETTINGS = (*MALLOC_VARIABLES, "GLIBC_TUNABLES")
 #: Set to 0 to leave malloc as it is.
 SWITCH = "TINYNET_KEEP_FREED_MEMORY"
 
 
 def _user_tuned_malloc() -> bool:
     """Whether the environment already tunes glibc's malloc (see USER_SETTINGS)."""
-    tunables = os.environ.get("GLIBC_TUNABLES")
-    return any(name in os.environ for name in USER_SETTINGS[:2]) or (
-        tunables is not None and "glibc.malloc." in tunables
-    )
+    if any(name in os.environ for name in MALLOC_VARIABLES):
+        return True
+    return "glibc.malloc." in os.environ.get("GLIBC_TUNABLES", "")
 
 
 def keep_freed_memory() -> bool:
@@ -60,5 +61,6 @@ def keep_freed_memory() -> bool:
     except (OSError, AttributeError):  # not glibc (musl, for one, has no libc.so.6)
         return False
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
-    heap_blocks = mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
-    return bool(heap_blocks and mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+    if not mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD):  # 0: refused (32-bit glibc)
+        return False
+    return bool(mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
