@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -60,6 +61,9 @@ FIGURES = "figures"
 REPORT = "report.md"
 LOCK = ".lock"
 LOCK_PID = ".lock.pid"
+#: Seconds a run that finds the folder locked waits for the holder's process number: the
+#: holder writes LOCK_PID just after taking the lock.
+HOLDER_WAIT = 2.0
 #: Version of the results.json layout.
 FORMAT_VERSION = 1
 
@@ -239,12 +243,22 @@ def lock(out: Path) -> FileLock:
     try:
         folder_lock.acquire()
     except Timeout:
-        try:
-            owner = f"process {int((out / LOCK_PID).read_text())}"
-        except (OSError, ValueError):
-            owner = "another process"
         raise ValueError(
-            f"{out} is in use by {owner}; wait for it to finish, or choose another folder"
+            f"{out} is in use by {_lock_holder(out)}; wait for it to finish, or choose another "
+            "folder"
         ) from None
     write_text(out / LOCK_PID, f"{os.getpid()}\n")
     return folder_lock
+
+
+def _lock_holder(out: Path) -> str:
+    """``process N`` from the holder's LOCK_PID, waiting up to HOLDER_WAIT seconds for it
+    (two runs started together: the loser can look before the winner wrote it)."""
+    deadline = time.monotonic() + HOLDER_WAIT
+    while True:
+        try:
+            return f"process {int((out / LOCK_PID).read_text())}"
+        except (OSError, ValueError):
+            if time.monotonic() > deadline:
+                return "another process"
+            time.sleep(0.05)

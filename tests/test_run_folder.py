@@ -88,6 +88,24 @@ def test_a_second_process_on_the_folder_stops_and_a_dead_ones_lock_is_taken_over
     assert "skipping 2x100" in capsys.readouterr().out
 
 
+def test_a_run_that_finds_the_lock_taken_waits_a_moment_for_the_holders_number(tmp_path):
+    """Two runs started together: the loser can look before the winner wrote its number."""
+    import threading
+
+    from filelock import FileLock
+
+    held = FileLock(tmp_path / store.LOCK, blocking=False)
+    held.acquire()  # taken, its process number not yet written
+    writer = threading.Timer(0.3, (tmp_path / store.LOCK_PID).write_text, ["4242\n"])
+    writer.start()
+    try:
+        with pytest.raises(ValueError, match="is in use by process 4242;"):
+            store.lock(tmp_path)
+    finally:
+        writer.join()
+        held.release()
+
+
 def test_two_runs_started_together_on_one_folder_lose_nothing(tmp_path):
     """The issue's scenario: each finishes with its models in results.json, or stops at once."""
     groups = [["1x100", "1x300"], ["2x100", "2x300"]]
