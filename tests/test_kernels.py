@@ -311,6 +311,28 @@ def test_adam_update_agrees(rng, dtype, shape, monkeypatch):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("parallel", [False, True], ids=["serial", "threads"])
+def test_adam_moments_never_stay_denormal(dtype, parallel, monkeypatch):
+    # A weight whose gradient stays 0: its moments shrink each step. Without the flush
+    # they sink into the denormal range and stick a few units above 0.
+    monkeypatch.setattr(numba_kernels, "PARALLEL_SIZE", 1 if parallel else 1 << 40)
+    tiny = np.finfo(dtype).tiny
+    grad = np.zeros(6, dtype)
+    scalars = [dtype(s) for s in (1e-3, 0.9, 0.999, 1e-7)]
+    for update in (reference.adam_update, numba_kernels.adam_update, adam_step):
+        param = np.array([0.5, -0.5, 0.25, 1.0, 2.0, np.nan], dtype)
+        m = np.array([100, -100, 100, 2, 0, np.nan], dtype) * tiny
+        v = np.array([1.05, 1.05, 0, 1, 1.05, 1], dtype) * tiny
+        for step in range(200):
+            update(param, grad, m, v, *scalars)
+            denormal = (m != 0) & (np.abs(m) < tiny) | (v != 0) & (v < tiny)
+            assert not denormal.any(), (update.__module__, step, m, v)
+        assert (m[:5] == 0).all() and (v[:5] == 0).all()
+        assert np.isnan(m[5]) and np.isnan(param[5])  # NaN is not flushed away
+        np.testing.assert_array_equal(param[:5], [0.5, -0.5, 0.25, 1.0, 2.0])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", [(3, 5, 4, 2), (4, 96, 96, 16)], ids=["serial", "threads"])
 def test_relu_kernels_agree(rng, dtype, shape, monkeypatch):
     monkeypatch.setattr(numba_kernels, "PARALLEL_SIZE", THREADS_FROM)

@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from tinynet import kernels
+from tinynet.kernels.reference import flush_denormals
 from tinynet.validation import check_number
 
 
@@ -111,6 +112,7 @@ def adam_step(param, grad, m, v, alpha, beta_1, beta_2, epsilon) -> None:
     """
     m += (1 - beta_1) * (grad - m)  # first moment: a running mean of g
     v += (1 - beta_2) * (grad * grad - v)  # second moment: a running mean of g**2
+    flush_denormals(m, v)  # for speed only: moments too small for a normal float become 0
     param -= alpha * m / (np.sqrt(v) + epsilon)
 
 
@@ -121,6 +123,9 @@ class Adam(Optimizer):
     v = v + (1 - beta_2) * (g**2 - v)           second moment (mean of g**2)
     alpha = lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)     bias correction
     p = p - alpha * m / (sqrt(v) + epsilon)
+
+    Moments too small for a normal float become 0 before the last line
+    (``tinynet.kernels.reference.flush_denormals``: a matter of speed).
     """
 
     def __init__(

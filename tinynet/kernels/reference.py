@@ -189,11 +189,29 @@ def relu_backward(grad_output, output):
 def adam_update(param, grad, m, v, alpha, beta_1, beta_2, epsilon):
     """One Adam step, in place, in the dtype of ``param`` (see ``tinynet.optimizers.Adam``)::
 
-    m += (1 - beta_1) * (g - m);  v += (1 - beta_2) * (g*g - v)
+    m += (1 - beta_1) * (g - m);  v += (1 - beta_2) * (g*g - v);  flush_denormals(m, v)
     param -= alpha * m / (sqrt(v) + epsilon)
     """
     one = param.dtype.type(1)
     m += (one - beta_1) * (grad - m)
     v += (one - beta_2) * (grad * grad - v)
+    flush_denormals(m, v)
     param -= (alpha * m) / (np.sqrt(v) + epsilon)
+
+
+def flush_denormals(*arrays):
+    """Set the denormal numbers in ``arrays`` (nonzero, but below the dtype's smallest
+    normal number ``np.finfo(dtype).tiny``) to zero, in place.
+
+    Adam's moments need it: the moments of a weight whose gradient stays 0 shrink by a
+    constant factor each step, into the denormal range, and stay there (rounding stops
+    them a few units above zero). x86 CPUs compute on denormal numbers many times more
+    slowly, and a dense layer can hold many such weights (its inputs that are always 0,
+    units that never fire): on random images, 2x300's training steps at batch 32 took
+    1.08-1.27 ms with them, 1.00 ms without. With Keras' defaults, zero instead of a
+    denormal ``m`` changes no float32 parameter above about 1e-27 in magnitude: the
+    step ``alpha * m / (sqrt(v) + epsilon)`` is below 4e-35. NaN stays NaN.
+    """
+    for a in arrays:
+        a[np.abs(a) < np.finfo(a.dtype).tiny] = 0
 
