@@ -147,9 +147,34 @@ def _maxpool_2x2_forward_parallel(x, out, argmax):
 
 
 @njit(inline="always")
+def _maxpool_2x2_backward_image(grad_output, argmax, grad_input, b):
+    # pool == stride == 2: the image written row after row, each pixel's channels from
+    # its window's gradient where its offset won. The offset is compared as argmax's
+    # int32: as a Python int it widened the loop to int64, half the vector lanes (on
+    # 32x14x14x32, 37 us instead of 52 for the general loop below).
+    _, out_h, out_w, c = grad_output.shape
+    h, w = grad_input.shape[1:3]
+    zero = grad_input.dtype.type(0)
+    for y in range(2 * out_h):
+        row, g_row, won_row = grad_input[b, y], grad_output[b, y // 2], argmax[b, y // 2]
+        for x in range(2 * out_w):
+            pixel, g, won = row[x], g_row[x // 2], won_row[x // 2]
+            k = won.dtype.type(2 * (y % 2) + x % 2)
+            for ch in range(c):
+                pixel[ch] = g[ch] if won[ch] == k else zero
+        for x in range(2 * out_w, w):  # an odd width: the last column is in no window
+            row[x] = 0
+    for y in range(2 * out_h, h):
+        grad_input[b, y] = 0
+
+
+@njit(inline="always")
 def _maxpool_backward_image(grad_output, argmax, pool, stride, grad_input, b):
     _, out_h, out_w, c = grad_output.shape
     h, w = grad_input.shape[1:3]
+    if pool == stride == 2:
+        _maxpool_2x2_backward_image(grad_output, argmax, grad_input, b)
+        return
     if stride != pool:  # overlapping windows: a pixel may win several, so add up
         grad_input[b] = 0
         for oh in range(out_h):
