@@ -10,7 +10,7 @@ import pytest
 from tinynet.kernels import numba_kernels, reference, winograd
 from tinynet.layers.conv import conv_output_size
 from tinynet.layers.pooling import max_pool
-from tinynet.optimizers import adam_step
+from tinynet.optimizers import SGD, adam_step
 
 # (N, H, W, C, kernel_h, kernel_w, stride, padding)
 CONV_CASES = [
@@ -330,6 +330,20 @@ def test_adam_moments_never_stay_denormal(dtype, parallel, monkeypatch):
         assert (m[:5] == 0).all() and (v[:5] == 0).all()
         assert np.isnan(m[5]) and np.isnan(param[5])  # NaN is not flushed away
         np.testing.assert_array_equal(param[:5], [0.5, -0.5, 0.25, 1.0, 2.0])
+
+
+@pytest.mark.parametrize("nesterov", [False, True], ids=["momentum", "nesterov"])
+def test_sgd_velocities_never_stay_denormal(nesterov):
+    optimizer = SGD(1e-3, momentum=0.9, nesterov=nesterov)
+    param, grad = np.ones(3, np.float32), np.zeros(3, np.float32)
+    tiny = np.finfo(np.float32).tiny
+    optimizer.step([param], [grad])  # creates the velocity
+    optimizer.state["velocity"][0][:] = [100 * tiny, -100 * tiny, np.nan]
+    for _ in range(200):
+        optimizer.step([param], [grad])
+        velocity = optimizer.state["velocity"][0]
+        assert not ((velocity != 0) & (np.abs(velocity) < tiny)).any(), velocity
+    assert (velocity[:2] == 0).all() and np.isnan(velocity[2])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

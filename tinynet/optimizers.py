@@ -80,7 +80,8 @@ class SGD(Optimizer):
         p = p + v                                   (classic momentum)
         p = p + momentum * v - lr * g               (Nesterov)
 
-    With ``momentum=0`` this is plain ``p = p - lr * g``.
+    With ``momentum=0`` this is plain ``p = p - lr * g``. Velocities too small for a
+    normal float become 0 (``tinynet.kernels.reference.flush_denormals``).
     """
 
     def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False):
@@ -98,6 +99,7 @@ class SGD(Optimizer):
                 continue
             v *= momentum
             v -= lr * g
+            flush_denormals(v)  # as Adam's moments: for speed only
             if self.nesterov:
                 p += momentum * v - lr * g
             else:
@@ -107,7 +109,7 @@ class SGD(Optimizer):
 def adam_step(param, grad, m, v, alpha, beta_1, beta_2, epsilon) -> None:
     """One Adam update of ``param`` and its moments ``m``, ``v``, in place, in NumPy.
 
-    :class:`Adam` runs the same three lines fused into one pass over memory
+    :class:`Adam` runs the same four lines fused into one pass over memory
     (``tinynet.kernels.adam_update``); the tests check that the two agree.
     """
     m += (1 - beta_1) * (grad - m)  # first moment: a running mean of g
