@@ -205,12 +205,15 @@ def flush_denormals(*arrays):
 
     Adam's moments need it: the moments of a weight whose gradient stays 0 shrink by a
     constant factor each step, into the denormal range, and stay there (rounding stops
-    them a few units above zero). x86 CPUs compute on denormal numbers many times more
-    slowly, and a dense layer can hold many such weights (its inputs that are always 0,
-    units that never fire): on random images, 2x300's training steps at batch 32 took
-    1.08-1.27 ms with them, 1.00 ms without. With Keras' defaults, zero instead of a
-    denormal ``m`` changes no float32 parameter above about 1e-27 in magnitude: the
-    step ``alpha * m / (sqrt(v) + epsilon)`` is below 4e-35. NaN stays NaN.
+    them a few units above zero). x86 CPUs divide denormal numbers and take their square
+    roots in a slow path: Adam's Numba kernel took 268 instead of 89 us on 235,200
+    weights with denormal ``m``. A dense layer can hold many such weights (its inputs
+    that are always 0, units that never fire): on random images, 2x300's training steps
+    at batch 32 on one BLAS thread took 1.08-1.27 ms with them, 1.00 ms without.
+
+    With Keras' defaults, zero instead of a denormal ``m`` changes no float32 parameter
+    above about 1e-27 in magnitude: the step ``alpha * m / (sqrt(v) + epsilon)`` is
+    below 4e-35. NaN stays NaN.
     """
     for a in arrays:
         a[np.abs(a) < np.finfo(a.dtype).tiny] = 0
