@@ -80,8 +80,7 @@ class SGD(Optimizer):
         p = p + v                                   (classic momentum)
         p = p + momentum * v - lr * g               (Nesterov)
 
-    With ``momentum=0`` this is plain ``p = p - lr * g``. Velocities too small for a
-    normal float become 0 (``tinynet.kernels.reference.flush_denormals``).
+    With ``momentum=0`` this is plain ``p = p - lr * g``.
     """
 
     def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False):
@@ -99,7 +98,6 @@ class SGD(Optimizer):
                 continue
             v *= momentum
             v -= lr * g
-            flush_denormals(v)  # as Adam's moments: for speed only
             if self.nesterov:
                 p += momentum * v - lr * g
             else:

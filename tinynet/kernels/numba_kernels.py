@@ -161,7 +161,7 @@ def _maxpool_2x2_backward_image(grad_output, argmax, grad_input, b):
             pixel, g, won = row[x], g_row[x // 2], won_row[x // 2]
             k = won.dtype.type(2 * (y % 2) + x % 2)
             for ch in range(c):
-                pixel[ch] = g[ch] if won[ch] == k else zero
+                pixel[ch] = zero + g[ch] if won[ch] == k else zero  # -0.0 becomes 0.0
         for x in range(2 * out_w, w):  # an odd width: the last column is in no window
             row[x] = 0
     for y in range(2 * out_h, h):
@@ -184,7 +184,9 @@ def _maxpool_backward_image(grad_output, argmax, pool, stride, grad_input, b):
                     y, x = oh * stride + k // pool, ow * stride + k % pool
                     grad_input[b, y, x, ch] += grad_output[b, oh, ow, ch]
         return
-    # Windows tile the image: every pixel is written once, its gradient or 0.
+    # Windows tile the image: every pixel is written once, its gradient or 0. The
+    # reference adds the gradient to zeros, which turns -0.0 into 0.0: so does zero + g.
+    zero = grad_input.dtype.type(0)
     for y in range(out_h * pool, h):
         grad_input[b, y] = 0
     for oh in range(out_h):
@@ -193,7 +195,7 @@ def _maxpool_backward_image(grad_output, argmax, pool, stride, grad_input, b):
                 y, x = oh * pool + k // pool, ow * pool + k % pool
                 for ch in range(c):
                     won = argmax[b, oh, ow, ch] == k
-                    grad_input[b, y, x, ch] = grad_output[b, oh, ow, ch] if won else 0
+                    grad_input[b, y, x, ch] = zero + grad_output[b, oh, ow, ch] if won else zero
         for x in range(out_w * pool, w):
             for di in range(pool):
                 grad_input[b, oh * pool + di, x] = 0
@@ -407,7 +409,7 @@ def _adam_update_element(i, param, grad, m, v, alpha, beta_1, beta_2, epsilon, t
     new_m = m[i] + (one - beta_1) * (g - m[i])
     new_v = v[i] + (one - beta_2) * (g * g - v[i])
     new_m = zero if abs(new_m) < tiny else new_m  # as reference.flush_denormals
-    new_v = zero if new_v < tiny else new_v
+    new_v = zero if abs(new_v) < tiny else new_v
     m[i], v[i] = new_m, new_v
     param[i] -= (alpha * new_m) / (np.sqrt(new_v) + epsilon)
 

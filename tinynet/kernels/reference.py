@@ -200,20 +200,20 @@ def adam_update(param, grad, m, v, alpha, beta_1, beta_2, epsilon):
 
 
 def flush_denormals(*arrays):
-    """Set the denormal numbers in ``arrays`` (nonzero, but below the dtype's smallest
-    normal number ``np.finfo(dtype).tiny``) to zero, in place.
+    """Set the denormal numbers in ``arrays`` to zero, in place.
 
-    Adam's moments need it: the moments of a weight whose gradient stays 0 shrink by a
-    constant factor each step, into the denormal range, and stay there (rounding stops
-    them a few units above zero). x86 CPUs divide denormal numbers and take their square
-    roots in a slow path: Adam's Numba kernel took 268 instead of 89 us on 235,200
-    weights with denormal ``m``. A dense layer can hold many such weights (its inputs
-    that are always 0, units that never fire): on random images, 2x300's training steps
-    at batch 32 on one BLAS thread took 1.08-1.27 ms with them, 1.00 ms without.
+    Denormal numbers are the nonzero ones below the dtype's smallest normal number,
+    ``np.finfo(dtype).tiny`` (1.2e-38 in float32). NaN stays NaN.
 
-    With Keras' defaults, zero instead of a denormal ``m`` changes no float32 parameter
-    above about 1e-27 in magnitude: the step ``alpha * m / (sqrt(v) + epsilon)`` is
-    below 4e-35. NaN stays NaN.
+    Adam's moments need it. When a weight's gradient becomes 0 for good (a ReLU unit
+    that stopped firing), its moments shrink by a constant factor each step, into the
+    denormal range, and stay there: rounding stops ``m`` a few units above zero. Some
+    processors divide denormals and take their square roots in a slow path, and Adam's
+    update does both (course chapter 5 times it). With Keras' defaults, zero instead of
+    a denormal ``m`` changes no float32 parameter above about 3e-27 in magnitude (the
+    skipped step ``alpha * m / (sqrt(v) + epsilon)`` is below 1.2e-34), and zero instead
+    of a denormal ``v`` changes nothing (its square root is below 1.1e-19, far below
+    ``epsilon``).
     """
     for a in arrays:
         a[np.abs(a) < np.finfo(a.dtype).tiny] = 0
