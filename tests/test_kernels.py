@@ -40,9 +40,12 @@ def conv_args(h, w, kh, kw, stride, padding):
     return kh, kw, stride, pad_top, pad_left, out_h, out_w
 
 
+@pytest.mark.parametrize("parallel", [False, True], ids=["serial", "threads"])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("n, h, w, c, kh, kw, stride, padding", CONV_CASES)
-def test_im2col_and_col2im_agree(rng, dtype, n, h, w, c, kh, kw, stride, padding):
+def test_im2col_and_col2im_agree(rng, dtype, n, h, w, c, kh, kw, stride, padding, parallel,
+                                 monkeypatch):  # fmt: skip
+    monkeypatch.setattr(numba_kernels, "PARALLEL_SIZE", 1 if parallel else 1 << 40)
     args = conv_args(h, w, kh, kw, stride, padding)
     x = rng.standard_normal((n, h, w, c)).astype(dtype)
     cols = reference.im2col(x, *args)
