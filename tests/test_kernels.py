@@ -209,8 +209,9 @@ def test_im2col_writes_into_a_given_buffer(rng):
 @pytest.mark.parametrize(
     "shape, pool, stride",
     [((2, 28, 28, 64), 2, 2), ((12, 28, 28, 64), 2, 2), ((3, 7, 5, 3), 2, 2), ((2, 9, 9, 2), 3, 2),
-     ((1, 6, 6, 1), 3, 1), ((12, 28, 28, 64), 3, 1)],
-    ids=["2x2", "2x2-threads", "2x2-odd", "3x3-stride-2", "3x3-stride-1", "3x3-threads"],
+     ((1, 6, 6, 1), 3, 1), ((12, 28, 28, 64), 3, 1), ((2, 10, 11, 3), 3, 3)],
+    ids=["2x2", "2x2-threads", "2x2-odd", "3x3-stride-2", "3x3-stride-1", "3x3-threads",
+         "3x3-tiles-odd"],
 )  # fmt: skip
 def test_maxpool_agrees(rng, dtype, shape, pool, stride, monkeypatch):
     monkeypatch.setattr(numba_kernels, "PARALLEL_SIZE", THREADS_FROM)
@@ -349,7 +350,7 @@ def test_adam_flushes_alike_bit_for_bit(dtype, parallel, monkeypatch):
     monkeypatch.setattr(numba_kernels, "PARALLEL_SIZE", 1 if parallel else 1 << 40)
     tiny = np.finfo(dtype).tiny
     values = [tiny, -tiny, np.nextafter(tiny, 0), -np.nextafter(tiny, 0), -0.0, np.inf,
-              np.nan, -1.0, -np.nextafter(tiny, 0)]
+              np.nan, -1.0, np.nextafter(0, 1)]
     bits = np.uint32 if dtype == np.float32 else np.uint64
     scalars = [dtype(s) for s in (1e-3, 1.0, 1.0, 1e-7)]
     results = []
@@ -363,7 +364,7 @@ def test_adam_flushes_alike_bit_for_bit(dtype, parallel, monkeypatch):
         for got, expected in zip(other, results[0], strict=True):
             np.testing.assert_array_equal(got, expected)
     m = results[0][1].view(dtype)
-    assert m[0] == tiny and m[2] == 0 and m[3] == 0 and np.isnan(m[6])
+    assert m[0] == tiny and m[2] == m[3] == m[8] == 0 and np.isnan(m[6])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -217,4 +217,3 @@ def flush_denormals(*arrays):
     """
     for a in arrays:
         a[np.abs(a) < np.finfo(a.dtype).tiny] = 0
-
