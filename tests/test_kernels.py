@@ -108,7 +108,7 @@ def test_winograd_transforms_agree(rng, dtype, n, h, w, c, f, padding):
     v = winograd.input_tiles_reference(x, geometry)
     np.testing.assert_allclose(winograd.input_tiles(x, geometry), v,
                                rtol=TOLERANCE[dtype], atol=TOLERANCE[dtype])  # fmt: skip
-    m = rng.standard_normal((16, v.shape[1], f)).astype(dtype)
+    m = rng.standard_normal((36, v.shape[1], f)).astype(dtype)
     bias = rng.standard_normal(f).astype(dtype)
     y = winograd.output_tiles_reference(m, bias, geometry, n)
     assert y.shape == (n, geometry.out_h, geometry.out_w, f) and y.dtype == dtype
@@ -137,7 +137,8 @@ def test_winograd_convolution_agrees_with_im2col(
     y = reference.conv2d_forward(x, weights, bias, geometry)
     grad = rng.standard_normal(y.shape).astype(dtype)
     pairs = [
-        (winograd.conv2d_forward_reference(x, weights, bias, geometry), y),
+        *[(winograd.conv2d_forward_reference(x, weights, bias, geometry, transform), y)
+          for transform in (winograd.F_2X2, winograd.F_4X4)],
         (numba_kernels.conv2d_forward(x, weights, bias, geometry), y),
         (  # the input gradient: a convolution too, so Winograd's as well
             numba_kernels.conv2d_backward_data(grad, weights, geometry, x.shape),
@@ -146,7 +147,8 @@ def test_winograd_convolution_agrees_with_im2col(
     ]
     weight_gradients = reference.conv2d_backward_weights(x, grad, geometry)
     for by_winograd in (
-        winograd.conv2d_backward_weights_reference(x, grad, geometry),
+        winograd.conv2d_backward_weights_reference(x, grad, geometry, winograd.F_2X2),
+        winograd.conv2d_backward_weights_reference(x, grad, geometry, winograd.F_4X4),
         numba_kernels.conv2d_backward_weights(x, grad, geometry),
     ):
         pairs += zip(by_winograd, weight_gradients, strict=True)
@@ -159,9 +161,10 @@ def test_winograd_convolution_agrees_with_im2col(
 
 def test_winograd_is_used_only_where_it_pays():
     same_3x3 = reference.ConvGeometry(*conv_args(28, 28, 3, 3, 1, "same"))
-    assert winograd.applies(same_3x3, 64, 64)
-    assert not winograd.applies(same_3x3, 64, 32)  # cnn's second layer: slower whole steps
-    assert not winograd.applies(same_3x3, 1, 64)
+    for channels, filters in [(64, 64), (64, 32), (32, 32)]:  # cnn's and dcnn's layers
+        assert winograd.applies(same_3x3, channels, filters)
+    assert not winograd.applies(same_3x3, 1, 64)  # their first: a direct loop is faster
+    assert not winograd.applies(same_3x3, 16, 16)
     assert not winograd.applies(reference.ConvGeometry(*conv_args(28, 28, 3, 3, 2, "same")), 64, 64)
     assert not winograd.applies(reference.ConvGeometry(*conv_args(28, 28, 5, 5, 1, "same")), 64, 64)
 

@@ -584,7 +584,7 @@ def conv2d_forward(x, weights, bias, geometry):
     """Numba version of :func:`tinynet.kernels.reference.conv2d_forward`, chunk by chunk.
 
     One-channel input (a network's first layer on grey images) takes a direct loop; a 3x3
-    kernel with stride 1 and many channels in and out takes Winograd's F(2x2, 3x3)
+    kernel with stride 1 and many channels in and out takes Winograd's F(4x4, 3x3)
     (:mod:`tinynet.kernels.winograd`); the rest im2col and a matrix product.
     """
     n, filters = x.shape[0], weights.shape[-1]
@@ -607,28 +607,30 @@ def conv2d_forward(x, weights, bias, geometry):
 
 
 def _input_tiles(x, geometry, chunk):
-    """Winograd's input tiles of the images ``x[chunk]`` into this thread's workspace."""
+    """Winograd's input tiles of the images ``x[chunk]`` into this thread's workspace,
+    stored tile by tile (tiles, 36, C); returned as the products read them, (36, tiles, C)."""
     tiles_h, tiles_w = winograd.tile_counts(geometry)
     tiles = (chunk.stop - chunk.start) * tiles_h * tiles_w
-    v = workspace("winograd_v", (16, tiles, x.shape[-1]), x.dtype)
-    return winograd.input_tiles_into(x[chunk], geometry.pad_top, geometry.pad_left,
-                                     tiles_h, tiles_w, v)  # fmt: skip
+    v = workspace("winograd_v", (tiles, 36, x.shape[-1]), x.dtype)
+    winograd.input_tiles_into(x[chunk], geometry.pad_top, geometry.pad_left,
+                              tiles_h, tiles_w, v)  # fmt: skip
+    return v.transpose(1, 0, 2)
 
 
 def _tile_bytes(geometry, channels: int, itemsize: int) -> int:
     """Bytes of Winograd input tiles per image (CHUNK_BYTES of them per chunk was best
     here too: 0.5 to 8 MiB tried)."""
-    return math.prod(winograd.tile_counts(geometry)) * 16 * channels * itemsize
+    return math.prod(winograd.tile_counts(geometry)) * 36 * channels * itemsize
 
 
 def _conv2d_winograd(x, weights, bias, geometry, y):
     """:func:`tinynet.kernels.winograd.conv2d_forward_reference`, chunk by chunk, into ``y``."""
-    u = winograd.transform_weights(weights)  # (16, C, F)
+    u = winograd.transform_weights(weights)  # (36, C, F)
 
     def forward(chunk):
-        v = _input_tiles(x, geometry, chunk)
-        m = workspace("winograd_m", (*v.shape[:2], u.shape[-1]), x.dtype)
-        np.matmul(v, u, out=m)  # the 16 products M[p] = V[p] @ U[p]
+        v = _input_tiles(x, geometry, chunk)  # (36, tiles, C)
+        m = workspace("winograd_m", (v.shape[1], 36, u.shape[-1]), x.dtype)
+        np.matmul(v, u, out=m.transpose(1, 0, 2))  # the 36 products M[p] = V[p] @ U[p]
         winograd.output_tiles_into(m, bias, *winograd.tile_counts(geometry), y[chunk])
 
     _map_chunks(forward, len(x), _tile_bytes(geometry, x.shape[-1], x.itemsize))
@@ -678,15 +680,16 @@ def _sum_in_order(partials: list) -> tuple:
 
 
 def _winograd_weight_partials(x, grad_output, geometry) -> list:
-    """Per chunk, ``dL/dU`` (16, C, F) and the bias gradient of
+    """Per chunk, ``dL/dU`` (36, C, F) and the bias gradient of
     :func:`tinynet.kernels.winograd.conv2d_backward_weights_reference`."""
     filters = grad_output.shape[-1]
 
     def partial_sums(chunk):
-        v = _input_tiles(x, geometry, chunk)
-        z = workspace("winograd_z", (*v.shape[:2], filters), x.dtype)
+        v = _input_tiles(x, geometry, chunk)  # (36, tiles, C)
+        z = workspace("winograd_z", (v.shape[1], 36, filters), x.dtype)
         winograd.gradient_tiles_into(grad_output[chunk], *winograd.tile_counts(geometry), z)
-        grad_u = np.matmul(v.transpose(0, 2, 1), z)  # the 16 products V[p].T @ Z[p]
+        # the 36 products V[p].T @ Z[p]
+        grad_u = np.matmul(v.transpose(0, 2, 1), z.transpose(1, 0, 2))
         return grad_u, _bias_gradient(grad_output[chunk].reshape(-1, filters))
 
     return _map_chunks(partial_sums, len(x), _tile_bytes(geometry, x.shape[-1], x.itemsize))
