@@ -688,8 +688,7 @@ def _winograd_weight_partials(x, grad_output, geometry) -> list:
         v = _input_tiles(x, geometry, chunk)  # (36, tiles, C)
         z = workspace("winograd_z", (v.shape[1], 36, filters), x.dtype)
         winograd.gradient_tiles_into(grad_output[chunk], *winograd.tile_counts(geometry), z)
-        # the 36 products V[p].T @ Z[p]
-        grad_u = np.matmul(v.transpose(0, 2, 1), z.transpose(1, 0, 2))
+        grad_u = np.matmul(v.transpose(0, 2, 1), z.transpose(1, 0, 2))  # V[p].T @ Z[p]
         return grad_u, _bias_gradient(grad_output[chunk].reshape(-1, filters))
 
     return _map_chunks(partial_sums, len(x), _tile_bytes(geometry, x.shape[-1], x.itemsize))
