@@ -126,20 +126,21 @@ def _output_tiles_arguments(tiles_shape, geometry, n):
 
 
 def _winograd_cases(batch: int) -> Iterator[KernelCase]:
-    """The two transforms of each convolution that runs on Winograd's F(2x2, 3x3)."""
+    """The two transforms of each convolution that runs on Winograd's F(4x4, 3x3)."""
     for layer, _ in zoo_layers(Conv2D):
         shape = (batch, *layer.input_shape)
         geometry = reference.ConvGeometry(*_conv_geometry(layer))
         if not winograd.applies(geometry, shape[3], layer.filters):
             continue
         tiles = batch * math.prod(winograd.tile_counts(geometry))
-        tiles_shape = (16, tiles, layer.filters)
+        entries = winograd.F_4X4.t**2  # numbers per tile and channel
+        tiles_shape = (entries, tiles, layer.filters)
         image_bytes = math.prod(shape) * DTYPE.itemsize
         yield KernelCase(
             _shape_name("winograd_input_tiles", shape),
             winograd.input_tiles, winograd.input_tiles_reference,
             functools.partial(_input_tiles_arguments, shape, geometry),
-            image_bytes + 16 * tiles * shape[3] * DTYPE.itemsize,
+            image_bytes + entries * tiles * shape[3] * DTYPE.itemsize,
         )  # fmt: skip
         output_bytes = (math.prod(tiles_shape) + batch * math.prod(layer.output_shape))
         yield KernelCase(
