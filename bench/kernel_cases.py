@@ -122,7 +122,10 @@ def _input_tiles_arguments(shape, geometry):
 
 
 def _output_tiles_arguments(tiles_shape, geometry, n):
-    return (_random(tiles_shape), _random(tiles_shape[-1:], 1), geometry, n), {}
+    """Tiles (36, tiles, F) stored tile by tile, as training's products write them."""
+    entries, tiles, filters = tiles_shape
+    by_tile = _random((tiles, entries, filters)).transpose(1, 0, 2)
+    return (by_tile, _random(tiles_shape[-1:], 1), geometry, n), {}
 
 
 def _winograd_cases(batch: int) -> Iterator[KernelCase]:

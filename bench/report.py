@@ -251,7 +251,7 @@ def markdown(rows: list[dict], kernels: dict, profiles: dict, info: dict, peak: 
             f"Where a {model} training step spends its time: median ms of each layer's forward "
             f"and backward; a conv or dense layer's GFLOP/s counts the flops of its forward "
             f"and backward as direct products (im2col's), beside the measured GEMM peak "
-            f"({peak:.0f} GFLOP/s). A convolution on Winograd's F(2x2, 3x3) does 2.25x fewer "
+            f"({peak:.0f} GFLOP/s). A convolution on Winograd's F(4x4, 3x3) does 4x fewer "
             f"multiplications, so its share can pass 100%.",
             profile_table(model_profiles),
         ]

@@ -44,7 +44,9 @@ class Conv2D(Layer):
     The three kernels that compute this (``tinynet.kernels.conv2d_forward``,
     ``conv2d_backward_weights``, ``conv2d_backward_data``) are these lines in
     ``kernels/reference.py``; the fast ones unfold a few images at a time, so that
-    ``cols`` (KH*KW times the input) stays in the cache and is never stored.
+    ``cols`` (KH*KW times the input) stays in the cache and is never stored, and run 3x3
+    stride-1 kernels with many channels on Winograd's F(4x4, 3x3), 4x fewer
+    multiplications (``kernels/winograd.py``).
 
     Parameters
     ----------
