@@ -97,6 +97,9 @@ WINOGRAD_CASES = [
     (3, 9, 7, 64, 64, "same"),  # odd output: the last tiles stick out
     (2, 8, 6, 64, 96, "valid"),
     (2, 5, 4, 96, 48, "same"),
+    (2, 10, 13, 48, 64, "valid"),  # 8x11: whole tiles down, the last one sticks out across
+    (2, 3, 2, 32, 32, "same"),  # smaller than one tile
+    (1, 4, 8, 32, 32, "same"),  # whole tiles only
 ]
 
 
@@ -106,6 +109,8 @@ def test_winograd_transforms_agree(rng, dtype, n, h, w, c, f, padding):
     geometry = reference.ConvGeometry(*conv_args(h, w, 3, 3, 1, padding))
     x = rng.standard_normal((n, h, w, c)).astype(dtype)
     v = winograd.input_tiles_reference(x, geometry)
+    for fast in (winograd.input_tiles(x, geometry), winograd.gradient_tiles(x, geometry)):
+        assert fast.dtype == dtype  # the compiled transforms compute in the input's dtype
     np.testing.assert_allclose(winograd.input_tiles(x, geometry), v,
                                rtol=TOLERANCE[dtype], atol=TOLERANCE[dtype])  # fmt: skip
     m = rng.standard_normal((36, v.shape[1], f)).astype(dtype)

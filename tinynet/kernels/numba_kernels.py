@@ -520,7 +520,8 @@ def adam_update(param, grad, m, v, alpha, beta_1, beta_2, epsilon):
 
 #: Bytes of patch matrix per chunk: small enough to stay in the cache between im2col
 #: writing it and the GEMM reading it (a quarter less CPU time than one big patch
-#: matrix for dcnn's 64->64 layer, measured), and never the whole batch's (memory).
+#: matrix for dcnn's 64->64 layer, measured before it ran on Winograd), and never the
+#: whole batch's (memory).
 CHUNK_BYTES = 4 << 20
 
 #: Threads that share the chunks, each with a one-thread BLAS; 1: the chunks one after
@@ -529,7 +530,8 @@ CHUNK_BYTES = 4 << 20
 WORKERS: int | None = 1
 
 # Serial copies, for the chunk threads, and for the one walker too: between two BLAS
-# products the parallel im2col was slower (dcnn's 64->64 forward at batch 32: 15.1 vs
+# products the parallel im2col was slower (dcnn's 64->64 forward at batch 32, before
+# Winograd: 15.1 vs
 # 13.5 ms), as BLAS's threads still spin on the cores it wants. Not cached on disk:
 # Numba's cache is keyed by the function's name and line, so a cached copy would share
 # (and could load) the parallel version's machine code, and two threads launching a

@@ -102,7 +102,8 @@ F_4X4 = Transform(
             [1 / 24, 1 / 12, 1 / 6],
             [1 / 24, -1 / 12, 1 / 6],
             [0, 0, 1],
-        ]
+        ],
+        dtype=np.float64,
     ),
     A_T=np.array(
         [[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]],
@@ -260,14 +261,15 @@ def gradient_tiles(grad_output: np.ndarray, geometry) -> np.ndarray:
     return z.transpose(1, 0, 2)
 
 
-# F(4x4, 3x3)'s matrices as formulas, one row of a tile at a time. The constants are
-# numbers of the arrays' dtype (``k``: 2, 4, 5 and 8), as a bare 4 would turn float32
-# arithmetic into float64.
+# F(4x4, 3x3)'s matrices as formulas, one row of a tile at a time. The constants 2, 4, 5
+# and 8 are numbers of the arrays' dtype, as a bare 4 would turn float32 arithmetic into
+# float64.
 
 
 @njit(inline="always")
 def _constants(a):
-    """2, 4, 5 and 8 in the dtype of the array ``a``."""
+    """2, 4, 5 and 8 in the dtype of the array ``a`` (inside Numba, a one-number array of
+    that dtype is the way to get such a scalar)."""
     return np.full(1, 2, a.dtype)[0], np.full(1, 4, a.dtype)[0], np.full(1, 5, a.dtype)[0], \
         np.full(1, 8, a.dtype)[0]  # fmt: skip
 
@@ -405,10 +407,14 @@ def gradient_tiles_into(grad_output, tiles_h, tiles_w, z):
                             a[5, j, ch] = _a(g[0, j, ch], g[1, j, ch], g[2, j, ch],
                                              g[3, j, ch], two, four, eight)  # fmt: skip
                 for i in range(6):  # (A dY) A^T: each row's four columns spread to six
+                    first = 6 * i  # the row's first entry in the tile
                     for ch in range(f):
-                        p = 6 * i
-                        z[tile, p, ch], z[tile, p + 1, ch], z[tile, p + 2, ch], \
-                            z[tile, p + 3, ch], z[tile, p + 4, ch], z[tile, p + 5, ch] = _a(
-                                a[i, 0, ch], a[i, 1, ch], a[i, 2, ch], a[i, 3, ch],
-                                two, four, eight)  # fmt: skip
+                        z0, z1, z2, z3, z4, z5 = _a(a[i, 0, ch], a[i, 1, ch], a[i, 2, ch],
+                                                    a[i, 3, ch], two, four, eight)  # fmt: skip
+                        z[tile, first, ch] = z0
+                        z[tile, first + 1, ch] = z1
+                        z[tile, first + 2, ch] = z2
+                        z[tile, first + 3, ch] = z3
+                        z[tile, first + 4, ch] = z4
+                        z[tile, first + 5, ch] = z5
     return z
