@@ -136,7 +136,7 @@ def _winograd_cases(batch: int) -> Iterator[KernelCase]:
         if not winograd.applies(geometry, shape[3], layer.filters):
             continue
         tiles = batch * math.prod(winograd.tile_counts(geometry))
-        entries = winograd.F_4X4.t**2  # numbers per tile and channel
+        entries = winograd.TILE_ENTRIES  # numbers per tile and channel
         tiles_shape = (entries, tiles, layer.filters)
         image_bytes = math.prod(shape) * DTYPE.itemsize
         yield KernelCase(

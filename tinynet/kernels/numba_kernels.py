@@ -531,11 +531,10 @@ WORKERS: int | None = 1
 
 # Serial copies, for the chunk threads, and for the one walker too: between two BLAS
 # products the parallel im2col was slower (dcnn's 64->64 forward at batch 32, before
-# Winograd: 15.1 vs
-# 13.5 ms), as BLAS's threads still spin on the cores it wants. Not cached on disk:
-# Numba's cache is keyed by the function's name and line, so a cached copy would share
-# (and could load) the parallel version's machine code, and two threads launching a
-# parallel loop at once abort the process under the workqueue threading layer.
+# Winograd: 15.1 vs 13.5 ms), as BLAS's threads still spin on the cores it wants. Not
+# cached on disk: Numba's cache is keyed by the function's name and line, so a cached
+# copy would share (and could load) the parallel version's machine code, and two threads
+# launching a parallel loop at once abort the process under the workqueue threading layer.
 _im2col_serial = njit(cache=False, nogil=True)(_im2col_into.py_func)
 _col2im_serial = njit(cache=False, nogil=True)(_col2im_into.py_func)
 _workspaces: dict[tuple, np.ndarray] = {}
@@ -609,20 +608,17 @@ def conv2d_forward(x, weights, bias, geometry):
 
 
 def _input_tiles(x, geometry, chunk):
-    """Winograd's input tiles of the images ``x[chunk]`` into this thread's workspace,
-    stored tile by tile (tiles, 36, C); returned as the products read them, (36, tiles, C)."""
-    tiles_h, tiles_w = winograd.tile_counts(geometry)
-    tiles = (chunk.stop - chunk.start) * tiles_h * tiles_w
-    v = workspace("winograd_v", (tiles, 36, x.shape[-1]), x.dtype)
-    winograd.input_tiles_into(x[chunk], geometry.pad_top, geometry.pad_left,
-                              tiles_h, tiles_w, v)  # fmt: skip
-    return v.transpose(1, 0, 2)
+    """Winograd's input tiles of the images ``x[chunk]`` in this thread's workspace, as
+    :func:`tinynet.kernels.winograd.input_tiles` returns them: (36, tiles, C)."""
+    tiles = (chunk.stop - chunk.start) * math.prod(winograd.tile_counts(geometry))
+    v = workspace("winograd_v", (tiles, winograd.TILE_ENTRIES, x.shape[-1]), x.dtype)
+    return winograd.input_tiles(x[chunk], geometry, out=v)
 
 
 def _tile_bytes(geometry, channels: int, itemsize: int) -> int:
     """Bytes of Winograd input tiles per image (CHUNK_BYTES of them per chunk was best
     here too: 0.5 to 8 MiB tried)."""
-    return math.prod(winograd.tile_counts(geometry)) * 36 * channels * itemsize
+    return math.prod(winograd.tile_counts(geometry)) * winograd.TILE_ENTRIES * channels * itemsize
 
 
 def _conv2d_winograd(x, weights, bias, geometry, y):
@@ -631,9 +627,10 @@ def _conv2d_winograd(x, weights, bias, geometry, y):
 
     def forward(chunk):
         v = _input_tiles(x, geometry, chunk)  # (36, tiles, C)
-        m = workspace("winograd_m", (v.shape[1], 36, u.shape[-1]), x.dtype)
-        np.matmul(v, u, out=m.transpose(1, 0, 2))  # the 36 products M[p] = V[p] @ U[p]
-        winograd.output_tiles_into(m, bias, *winograd.tile_counts(geometry), y[chunk])
+        shape = (v.shape[1], winograd.TILE_ENTRIES, u.shape[-1])
+        products = workspace("winograd_m", shape, x.dtype).transpose(1, 0, 2)  # tile by tile
+        np.matmul(v, u, out=products)  # the 36 products M[p] = V[p] @ U[p]
+        winograd.output_tiles(products, bias, geometry, chunk.stop - chunk.start, out=y[chunk])
 
     _map_chunks(forward, len(x), _tile_bytes(geometry, x.shape[-1], x.itemsize))
     return y
@@ -688,9 +685,9 @@ def _winograd_weight_partials(x, grad_output, geometry) -> list:
 
     def partial_sums(chunk):
         v = _input_tiles(x, geometry, chunk)  # (36, tiles, C)
-        z = workspace("winograd_z", (v.shape[1], 36, filters), x.dtype)
-        winograd.gradient_tiles_into(grad_output[chunk], *winograd.tile_counts(geometry), z)
-        grad_u = np.matmul(v.transpose(0, 2, 1), z.transpose(1, 0, 2))  # V[p].T @ Z[p]
+        z = workspace("winograd_z", (v.shape[1], winograd.TILE_ENTRIES, filters), x.dtype)
+        z = winograd.gradient_tiles(grad_output[chunk], geometry, out=z)  # (36, tiles, F)
+        grad_u = np.matmul(v.transpose(0, 2, 1), z)  # the 36 products V[p].T @ Z[p]
         return grad_u, _bias_gradient(grad_output[chunk].reshape(-1, filters))
 
     return _map_chunks(partial_sums, len(x), _tile_bytes(geometry, x.shape[-1], x.itemsize))

@@ -111,6 +111,9 @@ F_4X4 = Transform(
     ),
 )
 
+#: Numbers in one transformed tile of the compiled transform, F(4x4, 3x3): 6 x 6.
+TILE_ENTRIES = F_4X4.t**2
+
 #: Winograd saves multiplications in proportion to C*F per tile and spends additions in
 #: proportion to C + F (the two transforms), so it pays for many channels in and out:
 #: from a harmonic mean 2CF/(C+F) of MIN_CHANNELS. Measured on whole training steps (2
@@ -172,23 +175,25 @@ def input_tiles_reference(x: np.ndarray, geometry, transform: Transform = F_4X4)
 
 
 def output_tiles_reference(
-    m: np.ndarray, bias: np.ndarray, geometry, n: int, transform: Transform = F_4X4
+    products: np.ndarray, bias: np.ndarray, geometry, n: int, transform: Transform = F_4X4
 ) -> np.ndarray:
-    """``y = A^T M A + b`` of every tile of ``m`` (t*t, tiles, F): (N, out_h, out_w, F)."""
-    side, t = transform.m, transform.t
-    tiles_h, tiles_w = tile_counts(geometry, side)
-    a_t = transform.A_T.astype(m.dtype)
-    filters = m.shape[-1]
-    y = np.einsum("pa,abnrsf,qb->nrpsqf", a_t, m.reshape(t, t, n, tiles_h, tiles_w, filters), a_t)
-    y = y.reshape(n, side * tiles_h, side * tiles_w, filters)  # rows r, p and columns s, q
+    """``y = A^T M A + b`` of every tile of the products ``M`` (t*t, tiles, F):
+    (N, out_h, out_w, F)."""
+    m, t = transform.m, transform.t
+    tiles_h, tiles_w = tile_counts(geometry, m)
+    a_t = transform.A_T.astype(products.dtype)
+    filters = products.shape[-1]
+    by_tile = products.reshape(t, t, n, tiles_h, tiles_w, filters)  # (a, b, n, r, s, f)
+    y = np.einsum("pa,abnrsf,qb->nrpsqf", a_t, by_tile, a_t)
+    y = y.reshape(n, m * tiles_h, m * tiles_w, filters)  # rows r, p and columns s, q
     return y[:, : geometry.out_h, : geometry.out_w] + bias
 
 
 def conv2d_forward_reference(x, weights, bias, geometry, transform: Transform = F_4X4):
     """:func:`tinynet.kernels.reference.conv2d_forward` for a 3x3 stride-1 kernel, by Winograd."""
     u = transform_weights(weights, transform)
-    m = input_tiles_reference(x, geometry, transform) @ u  # (t*t, tiles, F)
-    return output_tiles_reference(m, bias, geometry, len(x), transform)
+    products = input_tiles_reference(x, geometry, transform) @ u  # (t*t, tiles, F)
+    return output_tiles_reference(products, bias, geometry, len(x), transform)
 
 
 def gradient_tiles_reference(
@@ -235,30 +240,46 @@ def conv2d_backward_weights_reference(
 # --- F(4x4, 3x3)'s transforms, compiled -------------------------------------------------
 
 
-def input_tiles(x: np.ndarray, geometry) -> np.ndarray:
-    """Numba version of :func:`input_tiles_reference` (F(4x4, 3x3))."""
+def input_tiles(x: np.ndarray, geometry, out: np.ndarray | None = None) -> np.ndarray:
+    """Numba version of :func:`input_tiles_reference` (F(4x4, 3x3)).
+
+    The tiles are stored tile by tile, in ``out`` (tiles, 36, C) if given, and returned
+    as the reference returns them: a (36, tiles, C) view.
+    """
     tiles_h, tiles_w = tile_counts(geometry)
-    v = np.empty((len(x) * tiles_h * tiles_w, 36, x.shape[-1]), dtype=x.dtype)
+    if out is None:
+        out = np.empty((len(x) * tiles_h * tiles_w, TILE_ENTRIES, x.shape[-1]), dtype=x.dtype)
     input_tiles_into(np.ascontiguousarray(x), geometry.pad_top, geometry.pad_left,
-                     tiles_h, tiles_w, v)  # fmt: skip
-    return v.transpose(1, 0, 2)
+                     tiles_h, tiles_w, out)  # fmt: skip
+    return out.transpose(1, 0, 2)
 
 
-def output_tiles(m: np.ndarray, bias: np.ndarray, geometry, n: int) -> np.ndarray:
-    """Numba version of :func:`output_tiles_reference` (F(4x4, 3x3))."""
+def output_tiles(
+    products: np.ndarray, bias: np.ndarray, geometry, n: int, out: np.ndarray | None = None
+) -> np.ndarray:
+    """Numba version of :func:`output_tiles_reference` (F(4x4, 3x3)), into ``out`` if given.
+
+    ``products`` (36, tiles, F) is read tile by tile: a view of an array stored that way
+    (as :func:`input_tiles` returns) is not copied.
+    """
     tiles_h, tiles_w = tile_counts(geometry)
-    y = np.empty((n, geometry.out_h, geometry.out_w, m.shape[-1]), dtype=m.dtype)
-    by_tile = np.ascontiguousarray(m.transpose(1, 0, 2))
-    return output_tiles_into(by_tile, bias, tiles_h, tiles_w, y)
+    if out is None:
+        out = np.empty((n, geometry.out_h, geometry.out_w, products.shape[-1]), products.dtype)
+    by_tile = np.ascontiguousarray(products.transpose(1, 0, 2))
+    return output_tiles_into(by_tile, bias, tiles_h, tiles_w, out)
 
 
-def gradient_tiles(grad_output: np.ndarray, geometry) -> np.ndarray:
-    """Numba version of :func:`gradient_tiles_reference` (F(4x4, 3x3))."""
+def gradient_tiles(
+    grad_output: np.ndarray, geometry, out: np.ndarray | None = None
+) -> np.ndarray:
+    """Numba version of :func:`gradient_tiles_reference` (F(4x4, 3x3)), stored tile by tile
+    like :func:`input_tiles`: in ``out`` (tiles, 36, F) if given, returned as (36, tiles, F)."""
     tiles_h, tiles_w = tile_counts(geometry)
-    z = np.empty((len(grad_output) * tiles_h * tiles_w, 36, grad_output.shape[-1]),
-                 dtype=grad_output.dtype)  # fmt: skip
-    gradient_tiles_into(np.ascontiguousarray(grad_output), tiles_h, tiles_w, z)
-    return z.transpose(1, 0, 2)
+    if out is None:
+        tiles = len(grad_output) * tiles_h * tiles_w
+        out = np.empty((tiles, TILE_ENTRIES, grad_output.shape[-1]), dtype=grad_output.dtype)
+    gradient_tiles_into(np.ascontiguousarray(grad_output), tiles_h, tiles_w, out)
+    return out.transpose(1, 0, 2)
 
 
 # F(4x4, 3x3)'s matrices as formulas, one row of a tile at a time. The constants 2, 4, 5
