@@ -186,6 +186,29 @@ def test_adam_matches_a_direct_transcription_of_the_paper():
     np.testing.assert_allclose(q, p, rtol=1e-12)
 
 
+class _DenseIntoOldArrays(Dense):
+    """Dense that writes its gradients into the arrays it had (the other way to store them)."""
+
+    def _parameter_gradients(self, g):
+        self.grads["W"][...] = self._x.T @ g
+        self.grads["b"][...] = g.sum(axis=0)
+
+
+def test_fit_uses_the_gradients_a_layer_stores_either_way(rng):
+    # Dense stores new arrays (grads["W"] = x.T @ g); fit must hand those to the
+    # optimizer, not the arrays it saw before the first step (once a silent no-op).
+    x = rng.standard_normal((64, 5))
+    y = rng.integers(0, 3, 64)
+    weights = []
+    for dense in (Dense(3), _DenseIntoOldArrays(3)):
+        model = Sequential([dense], input_shape=(5,), dtype="float64", seed=0)
+        start = dense.params["W"].copy()
+        model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+        assert not np.array_equal(dense.params["W"], start)
+        weights.append(dense.params["W"])
+    np.testing.assert_array_equal(weights[0], weights[1])
+
+
 def test_training_backward_skips_only_the_first_input_gradient(rng):
     model = small_cnn(dtype="float64")
     x = rng.random((4, 8, 8, 1))

@@ -204,7 +204,6 @@ class Sequential:
             x_val, y_val = self._check_data(*validation_data, "x_val", "y_val")
         optimizer = optimizer if optimizer is not None else Adam()
         loss = loss if loss is not None else SoftmaxCrossEntropy()
-        params, grads = self.parameters()
         n = len(x)
         steps = math.ceil(n / batch_size)
         history = History()
@@ -234,6 +233,9 @@ class Sequential:
                     batch_loss = loss._forward(logits, y_batch)  # y was checked once, above
                     if math.isfinite(batch_loss):
                         self.backward(loss.backward(), grad_input=False)
+                        # Fetched after every backward: a layer may store its gradients
+                        # as new arrays (grads["W"] = x.T @ g), not into the old ones.
+                        params, grads = self.parameters()
                         optimizer.step(params, grads)
                     if not (math.isfinite(batch_loss) and all_finite(params)):
                         what = "loss" if not math.isfinite(batch_loss) else "parameters"

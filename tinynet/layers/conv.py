@@ -104,7 +104,7 @@ class Conv2D(Layer):
         return kernels.conv2d_forward(x, self.params["W"], self.params["b"], self._geometry)
 
     def _parameter_gradients(self, g):
-        self.grads["W"][...], self.grads["b"][...] = kernels.conv2d_backward_weights(
+        self.grads["W"], self.grads["b"] = kernels.conv2d_backward_weights(
             self._x, g, self._geometry
         )
 

@@ -50,8 +50,8 @@ class Dense(Layer):
         return x @ self.params["W"] + self.params["b"]
 
     def _parameter_gradients(self, g):
-        self.grads["W"][...] = self._x.T @ g
-        self.grads["b"][...] = g.sum(axis=0)
+        self.grads["W"] = self._x.T @ g
+        self.grads["b"] = g.sum(axis=0)
 
     def _backward(self, g):
         return g @ self.params["W"].T
