@@ -17,6 +17,8 @@ CONV_CASES = [
     (2, 28, 28, 1, 3, 3, 1, "same"),
     (2, 7, 8, 1, 3, 3, 1, "same"),  # one channel, 3x3: odd and even rows of whole windows
     (1, 6, 9, 1, 3, 3, 1, "valid"),
+    (2, 9, 8, 1, 3, 3, 2, "same"),  # one channel, 3x3, stride 2
+    (1, 8, 9, 1, 3, 3, 2, "valid"),
     (3, 7, 6, 2, 3, 3, 1, "same"),
     (2, 7, 7, 3, 3, 3, 2, "same"),
     (2, 8, 8, 4, 3, 3, 2, "same"),
