@@ -394,6 +394,39 @@ def test_relu_kernels_agree(rng, dtype, shape, monkeypatch):
     assert expected[0, 0, 0, 0] == 0 and expected.dtype == dtype
 
 
+#: The loss kernel adds exponentials in another order and divides by their sum where the
+#: reference subtracts a logarithm: tight in float64, a few float32 roundings apart.
+LOSS_TOLERANCE = {np.float64: 1e-13, np.float32: 1e-6}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_softmax_cross_entropy_kernels_agree(rng, dtype):
+    logits = (rng.standard_normal((37, 10)) * 5).astype(dtype)
+    logits[1, 0] = -np.inf  # a class that cannot win: probability 0, nothing undefined
+    logits[2] += 1e4  # large logits: the row maximum is taken out first
+    labels = rng.integers(1, 10, 37)  # never the class that cannot win
+    loss, probs = reference.softmax_cross_entropy(logits, labels)
+    fast_loss, fast_probs = numba_kernels.softmax_cross_entropy(logits, labels)
+    tolerance = LOSS_TOLERANCE[dtype]
+    assert np.isfinite(loss) and fast_loss == pytest.approx(loss, rel=tolerance)
+    assert fast_probs.dtype == dtype and np.isfinite(fast_probs).all()
+    np.testing.assert_allclose(fast_probs, probs, rtol=0, atol=tolerance)
+    grad = reference.softmax_cross_entropy_backward(probs, labels)
+    fast_grad = numba_kernels.softmax_cross_entropy_backward(fast_probs, labels)
+    assert fast_grad.dtype == dtype
+    np.testing.assert_allclose(fast_grad, grad, rtol=0, atol=tolerance / len(labels))
+    # The reference is the definition: its gradient is (softmax - onehot) / N.
+    onehot = np.eye(10)[labels]
+    np.testing.assert_allclose(grad, (np.exp(reference.log_softmax(logits)) - onehot) / 37,
+                               rtol=0, atol=tolerance)  # fmt: skip
+
+
+def test_softmax_cross_entropy_kernel_passes_nan_through():
+    logits = np.array([[np.nan, 1.0, 2.0], [0.0, 1.0, 2.0]])
+    loss, probs = numba_kernels.softmax_cross_entropy(logits, np.array([0, 2]))
+    assert np.isnan(loss) and np.isnan(probs[0]).all() and np.isfinite(probs[1]).all()
+
+
 CHUNK_THREADS_SCRIPT = """
 import numpy as np
 from tinynet.kernels import ConvGeometry, numba_kernels as nk

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinynet.layers.activations import log_softmax
+from tinynet import kernels
 from tinynet.validation import check_labels
 
 
@@ -21,6 +21,8 @@ class SoftmaxCrossEntropy:
         dL/dz = (softmax(z) - onehot(y)) / N
 
     This is Keras' ``sparse_categorical_crossentropy`` applied to a softmax output.
+    Both lines run as kernels (``tinynet.kernels.softmax_cross_entropy`` and its
+    ``_backward``; the NumPy reference uses ``log_softmax``, the library's one softmax).
     """
 
     def __init__(self):
@@ -38,14 +40,12 @@ class SoftmaxCrossEntropy:
 
     def _forward(self, logits: np.ndarray, labels: np.ndarray) -> float:
         """The math, for callers that checked ``labels`` already (``Sequential.fit``)."""
-        log_p = log_softmax(logits)
-        self._probs, self._labels = np.exp(log_p), labels
-        return float(-log_p[np.arange(len(labels)), labels].mean())
+        loss, self._probs = kernels.softmax_cross_entropy(logits, labels)
+        self._labels = labels
+        return loss
 
     def backward(self) -> np.ndarray:
         """Gradient of the last ``forward`` loss with respect to the logits."""
         if self._probs is None:
             raise ValueError("SoftmaxCrossEntropy: backward() called before forward()")
-        grad = self._probs.copy()
-        grad[np.arange(len(self._labels)), self._labels] -= 1
-        return grad / len(self._labels)
+        return kernels.softmax_cross_entropy_backward(self._probs, self._labels)

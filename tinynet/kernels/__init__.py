@@ -44,6 +44,8 @@ maxpool2d_forward = _implementation.maxpool2d_forward
 maxpool2d_backward = _implementation.maxpool2d_backward
 relu_forward = _implementation.relu_forward
 relu_backward = _implementation.relu_backward
+softmax_cross_entropy = _implementation.softmax_cross_entropy
+softmax_cross_entropy_backward = _implementation.softmax_cross_entropy_backward
 adam_update = _implementation.adam_update
 
 __all__ = [
@@ -61,4 +63,6 @@ __all__ = [
     "maxpool2d_forward",
     "relu_backward",
     "relu_forward",
+    "softmax_cross_entropy",
+    "softmax_cross_entropy_backward",
 ]

@@ -452,6 +452,37 @@ def _adam_update_parallel(param, grad, m, v, alpha, beta_1, beta_2, epsilon, tin
         _adam_update_element(i, param, grad, m, v, alpha, beta_1, beta_2, epsilon, tiny)
 
 
+@njit(cache=True, error_model="numpy")
+def _softmax_cross_entropy_into(logits, labels, probs):
+    # Row by row: the maximum, p = exp(z - max) / sum, and the row's loss
+    # log(sum) - (z[label] - max) = -log p[label], added up in float64.
+    n, classes = logits.shape
+    zero = np.zeros(1, logits.dtype)[0]
+    total = 0.0
+    for row in range(n):
+        top = logits[row, 0]
+        for k in range(1, classes):
+            top = max(top, logits[row, k])
+        exp_sum = zero
+        for k in range(classes):
+            probs[row, k] = np.exp(logits[row, k] - top)
+            exp_sum += probs[row, k]
+        for k in range(classes):
+            probs[row, k] /= exp_sum
+        total += np.log(exp_sum) - (logits[row, labels[row]] - top)
+    return total / n
+
+
+@njit(cache=True)
+def _softmax_cross_entropy_backward_into(probs, labels, share, grad):
+    n, classes = probs.shape
+    for row in range(n):
+        for k in range(classes):
+            grad[row, k] = probs[row, k] * share
+        grad[row, labels[row]] -= share
+    return grad
+
+
 def im2col(x, kernel_h, kernel_w, stride, pad_top, pad_left, out_h, out_w, out=None):
     """Numba version of :func:`tinynet.kernels.reference.im2col`."""
     n, _, _, c = x.shape
@@ -521,6 +552,21 @@ def relu_backward(grad_output, output):
     relu = _relu_backward_parallel if parallel else _relu_backward_serial
     relu(grad_output.reshape(-1), np.ascontiguousarray(output).reshape(-1), grad_input.reshape(-1))
     return grad_input
+
+
+def softmax_cross_entropy(logits, labels):
+    """Numba version of :func:`tinynet.kernels.reference.softmax_cross_entropy`: one pass
+    per row instead of a dozen NumPy calls on a (batch, classes) array (11 against 41 us
+    with the backward, at 128x10)."""
+    logits = np.ascontiguousarray(logits, dtype=np.result_type(logits.dtype, np.float32))
+    probs = np.empty_like(logits)
+    return float(_softmax_cross_entropy_into(logits, labels, probs)), probs
+
+
+def softmax_cross_entropy_backward(probs, labels):
+    """Numba version of :func:`tinynet.kernels.reference.softmax_cross_entropy_backward`."""
+    share = probs.dtype.type(1 / max(len(labels), 1))  # 1/N, in the dtype of probs
+    return _softmax_cross_entropy_backward_into(probs, labels, share, np.empty_like(probs))
 
 
 def adam_update(param, grad, m, v, alpha, beta_1, beta_2, epsilon):

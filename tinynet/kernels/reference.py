@@ -176,6 +176,34 @@ def maxpool2d_backward(grad_output, argmax, input_shape, pool: int, stride: int)
     return grad_input
 
 
+def log_softmax(x):
+    """``log(softmax(x))`` over the last axis, stable::
+
+        log_softmax(x) = (x - max(x)) - log(sum(exp(x - max(x))))
+
+    (subtracting the row maximum changes nothing mathematically and prevents overflow).
+    """
+    shifted = x - x.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def softmax_cross_entropy(logits, labels):
+    """Mean cross-entropy of ``softmax(logits)`` (N, K) against integer ``labels`` (N,).
+
+    Returns ``(loss, probs)``: ``-mean_n log p[n, labels[n]]`` as a float, and the
+    softmax ``p`` that :func:`softmax_cross_entropy_backward` needs.
+    """
+    log_p = log_softmax(logits)
+    return float(-log_p[np.arange(len(labels)), labels].mean()), np.exp(log_p)
+
+
+def softmax_cross_entropy_backward(probs, labels):
+    """``dL/dlogits = (probs - onehot(labels)) / N``."""
+    grad = probs.copy()
+    grad[np.arange(len(labels)), labels] -= 1
+    return grad / len(labels)
+
+
 def relu_forward(x):
     """``max(x, 0)``, element-wise."""
     return np.maximum(x, 0)

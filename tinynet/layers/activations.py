@@ -5,18 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from tinynet import kernels
+from tinynet.kernels.reference import log_softmax
 from tinynet.layers.base import Layer
-
-
-def log_softmax(x: np.ndarray) -> np.ndarray:
-    """``log(softmax(x))`` over the last axis, stable::
-
-        log_softmax(x) = (x - max(x)) - log(sum(exp(x - max(x))))
-
-    (subtracting the row maximum changes nothing mathematically and prevents overflow).
-    """
-    shifted = x - x.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
 def softmax(x: np.ndarray) -> np.ndarray:
