@@ -60,6 +60,8 @@ def tinynet_step(model, x, y, batch_size) -> Callable[[int], object]:
     from tinynet.optimizers import Adam
 
     loss, optimizer = SoftmaxCrossEntropy(), Adam(1e-3)
+    params, grads = model.parameters()
+
     batches = len(x) // batch_size
 
     def step(i):
@@ -67,7 +69,7 @@ def tinynet_step(model, x, y, batch_size) -> Callable[[int], object]:
         batch = slice(start, start + batch_size)
         loss.forward(model.forward(x[batch], training=True), y[batch])
         model.backward(loss.backward(), grad_input=False)
-        optimizer.step(*model.parameters())
+        optimizer.step(params, grads)
 
     return step
 

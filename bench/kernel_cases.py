@@ -23,7 +23,7 @@ import numpy as np
 
 from experiments import zoo
 from tinynet.kernels import numba_kernels, reference, winograd
-from tinynet.layers import Conv2D, Layer, MaxPool2D, ReLU
+from tinynet.layers import Conv2D, Dense, Layer, MaxPool2D, ReLU
 from tinynet.layers.conv import conv_output_size
 
 #: The models whose layers give the shapes (the CNNs: where the kernels matter).
@@ -202,6 +202,22 @@ def _relu_cases(batch: int) -> Iterator[KernelCase]:
                          reference.relu_backward, backward, 3 * nbytes)  # g and y in, dx out
 
 
+def _loss_arguments(shape):
+    labels = np.random.default_rng(1).integers(0, shape[1], shape[0])
+    return (_random(shape), labels), {}
+
+
+def _loss_cases(batch: int) -> Iterator[KernelCase]:
+    """The loss on the CNNs' logits (read logits and labels; write the softmax)."""
+    logits, _ = list(zoo_layers(Dense))[-1]  # the last Dense layer
+    shape = (batch, logits.units)
+    labels_bytes = batch * np.dtype(np.int64).itemsize
+    yield KernelCase(_shape_name("softmax_cross_entropy", shape),
+                     numba_kernels.softmax_cross_entropy, reference.softmax_cross_entropy,
+                     functools.partial(_loss_arguments, shape),
+                     2 * math.prod(shape) * DTYPE.itemsize + labels_bytes)  # fmt: skip
+
+
 def _adam_arguments(shape):
     scalars = (DTYPE.type(s) for s in (1e-3, 0.9, 0.999, 1e-7))  # lr, beta_1, beta_2, epsilon
     m, v = np.zeros(shape, DTYPE), np.ones(shape, DTYPE)
@@ -226,7 +242,7 @@ def kernel_cases(batch_sizes: tuple[int, ...] = (32,)) -> list[KernelCase]:
     cases = []
     for batch in batch_sizes:
         found = [*_conv_cases(batch), *_winograd_cases(batch), *_maxpool_cases(batch),
-                 *_relu_cases(batch)]  # fmt: skip
+                 *_relu_cases(batch), *_loss_cases(batch)]  # fmt: skip
         unique = {case.name: case for case in found}  # same name, same shape: same case
         kernels = list(dict.fromkeys(case.name.split()[0] for case in found))
         cases += sorted(unique.values(), key=lambda case: kernels.index(case.name.split()[0]))

@@ -147,7 +147,7 @@ def test_each_kernel_case_agrees_with_its_reference_and_counts_its_bytes():
     cases = {case.name: case for case in kernel_cases((2,))}
     assert {name.split()[0] for name in cases} == {
         "im2col", "col2im", "maxpool_forward", "maxpool_backward",
-        "relu_forward", "relu_backward", "adam_update",
+        "relu_forward", "relu_backward", "adam_update", "softmax_cross_entropy",
         "winograd_input_tiles", "winograd_output_tiles",  # every conv but the first
     }  # fmt: skip
     assert "col2im 2x28x28x1" not in cases  # training never needs the first layer's
@@ -157,6 +157,8 @@ def test_each_kernel_case_agrees_with_its_reference_and_counts_its_bytes():
     assert cases["maxpool_forward 2x28x28x64"].bytes_moved == 4 * 2 * 64 * (784 + 2 * 196)
     # Adam reads param, grad, m, v and writes param, m, v: the largest is Dense(1568 -> 400)
     assert cases["adam_update 1568x400"].bytes_moved == 7 * 4 * 1568 * 400
+    # the loss reads 2x10 logits and 2 int64 labels, and writes 2x10 probabilities
+    assert cases["softmax_cross_entropy 2x10"].bytes_moved == 2 * 4 * 2 * 10 + 8 * 2
     # Winograd's input transform reads 2x28x28x64 and writes 36 numbers per channel of
     # each of 2x7x7 tiles; the output transform the other way round
     tiles_bytes = 4 * 36 * 2 * 49 * 64

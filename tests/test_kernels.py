@@ -421,6 +421,17 @@ def test_softmax_cross_entropy_kernels_agree(rng, dtype):
                                rtol=0, atol=tolerance)  # fmt: skip
 
 
+@pytest.mark.parametrize("label", [-1, 3])
+def test_softmax_cross_entropy_kernels_refuse_a_label_out_of_range(label):
+    # The loss checks its labels first; called directly, a kernel must not read or
+    # write outside its arrays.
+    logits, labels = np.zeros((2, 3)), np.array([0, label])
+    with pytest.raises(IndexError):
+        numba_kernels.softmax_cross_entropy(logits, labels)
+    with pytest.raises(IndexError):
+        numba_kernels.softmax_cross_entropy_backward(np.full((2, 3), 1 / 3), labels)
+
+
 def test_softmax_cross_entropy_kernel_passes_nan_through():
     logits = np.array([[np.nan, 1.0, 2.0], [0.0, 1.0, 2.0]])
     loss, probs = numba_kernels.softmax_cross_entropy(logits, np.array([0, 2]))

@@ -8,6 +8,7 @@ import pytest
 
 from tinynet import Sequential
 from tinynet.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, ReLU, Softmax
+from tinynet.losses import SoftmaxCrossEntropy
 from tinynet.optimizers import SGD, Adam
 
 
@@ -207,6 +208,36 @@ def test_fit_uses_the_gradients_a_layer_stores_either_way(rng):
         assert not np.array_equal(dense.params["W"], start)
         weights.append(dense.params["W"])
     np.testing.assert_array_equal(weights[0], weights[1])
+
+
+def test_a_loop_may_keep_the_parameter_lists(rng):
+    # A hand-written loop takes model.parameters() once, before the first step, while
+    # the layers store new gradient arrays at every backward pass.
+    x, y = rng.standard_normal((8, 8, 8, 1)), rng.integers(0, 3, 8)
+    models = [small_cnn(dtype="float64") for _ in range(2)]
+    start = [p.copy() for p in models[0].parameters()[0]]
+    optimizers = [Adam(0.01), Adam(0.01)]
+    kept = models[0].parameters()
+    loss = SoftmaxCrossEntropy()
+    for _ in range(3):
+        for model, optimizer in zip(models, optimizers, strict=True):
+            loss.forward(model.forward(x, training=True), y)
+            model.backward(loss.backward(), grad_input=False)
+            params, grads = kept if model is models[0] else model.parameters()
+            assert grads[-1] is model.layers[-1].grads["b"]
+            assert [g.shape for g in grads[:2]] == [p.shape for p in params[:2]]
+            optimizer.step(params, grads)
+    for before, kept_params, fresh in zip(start, models[0].parameters()[0],
+                                          models[1].parameters()[0], strict=True):  # fmt: skip
+        assert not np.array_equal(kept_params, before)
+        np.testing.assert_array_equal(kept_params, fresh)
+
+
+def test_backward_takes_the_gradient_in_the_layers_dtype(rng):
+    model = Sequential([Dense(3)], input_shape=(4,), dtype="float32", seed=0)
+    model.forward(rng.standard_normal((5, 4)).astype(np.float32), training=True)
+    model.backward(rng.standard_normal((5, 3)))  # float64
+    assert all(g.dtype == np.float32 for g in model.parameters()[1])
 
 
 def test_training_backward_skips_only_the_first_input_gradient(rng):

@@ -21,8 +21,10 @@ class SoftmaxCrossEntropy:
         dL/dz = (softmax(z) - onehot(y)) / N
 
     This is Keras' ``sparse_categorical_crossentropy`` applied to a softmax output.
-    Both lines run as kernels (``tinynet.kernels.softmax_cross_entropy`` and its
-    ``_backward``; the NumPy reference uses ``log_softmax``, the library's one softmax).
+    Both lines run as kernels, ``tinynet.kernels.softmax_cross_entropy`` and its
+    ``_backward``: their NumPy reference is the formula above with
+    ``tinynet.kernels.reference.log_softmax``; the Numba version computes the same
+    softmax in one pass per row.
     """
 
     def __init__(self):

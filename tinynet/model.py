@@ -60,6 +60,23 @@ class History:
         return self.history.get("epoch_time", [])
 
 
+class LayerGradients(Sequence):
+    """The gradients of some layers' parameters, in ``parameters()`` order, read from
+    each layer's ``grads`` when used (so a layer may store new arrays there)."""
+
+    def __init__(self, layers: Sequence[Layer]):
+        self._slots = [(layer, key) for layer in layers for key in layer.params]
+
+    def __len__(self) -> int:
+        return len(self._slots)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [layer.grads[key] for layer, key in self._slots[index]]
+        layer, key = self._slots[index]
+        return layer.grads[key]
+
+
 class Sequential:
     """A linear stack of layers, built (parameters allocated) on construction.
 
@@ -141,14 +158,16 @@ class Sequential:
             self.layers[first].needs_grad_input = True
         return None
 
-    def parameters(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """Every trainable array and its gradient, as two parallel lists."""
-        params, grads = [], []
-        for layer in self.layers:
-            for key in layer.params:
-                params.append(layer.params[key])
-                grads.append(layer.grads[key])
-        return params, grads
+    def parameters(self) -> tuple[list[np.ndarray], Sequence[np.ndarray]]:
+        """Every trainable array and its gradient, as two parallel sequences.
+
+        The parameters are updated in place, so their list stays valid. A layer may
+        store a new gradient array at every backward pass (``grads["W"] = x.T @ g``),
+        so the gradients come as a :class:`LayerGradients`, which reads them from the
+        layers each time it is used: both can be kept for a whole training loop.
+        """
+        params = [layer.params[key] for layer in self.layers for key in layer.params]
+        return params, LayerGradients(self.layers)
 
     @property
     def n_classes(self) -> int:
@@ -204,6 +223,7 @@ class Sequential:
             x_val, y_val = self._check_data(*validation_data, "x_val", "y_val")
         optimizer = optimizer if optimizer is not None else Adam()
         loss = loss if loss is not None else SoftmaxCrossEntropy()
+        params, grads = self.parameters()
         n = len(x)
         steps = math.ceil(n / batch_size)
         history = History()
@@ -233,9 +253,6 @@ class Sequential:
                     batch_loss = loss._forward(logits, y_batch)  # y was checked once, above
                     if math.isfinite(batch_loss):
                         self.backward(loss.backward(), grad_input=False)
-                        # Fetched after every backward: a layer may store its gradients
-                        # as new arrays (grads["W"] = x.T @ g), not into the old ones.
-                        params, grads = self.parameters()
                         optimizer.step(params, grads)
                     if not (math.isfinite(batch_loss) and all_finite(params)):
                         what = "loss" if not math.isfinite(batch_loss) else "parameters"

@@ -54,11 +54,12 @@ def test_training_step(benchmark, name):
     x = rng.random((BATCH, 28, 28, 1), dtype=np.float32)
     y = rng.integers(0, 10, BATCH)
     loss, optimizer = SoftmaxCrossEntropy(), Adam()
+    params, grads = model.parameters()
 
     def step():
         value = loss.forward(model.forward(x, training=True), y)
         model.backward(loss.backward(), grad_input=False)
-        optimizer.step(*model.parameters())
+        optimizer.step(params, grads)
         return value
 
     assert np.isfinite(benchmark(step))

@@ -2,8 +2,9 @@
 
 The image kernels loop over the batch with ``prange`` (every sample writes only
 its own slice of the output, so the threads never touch the same memory); 2x2
-max pooling and the element-wise kernels run on one thread unless the array is
-very large (see PARALLEL_SIZE). Every kernel is cached on disk (``cache=True``), so
+max pooling, im2col, col2im and the element-wise kernels run on one thread unless
+the array is very large (see PARALLEL_SIZE), and the loss (a few numbers per
+image) always does. Every kernel is cached on disk (``cache=True``), so
 only the first process ever pays for compilation. Read the reference first: it is
 the definition; this is the speed.
 
@@ -76,7 +77,8 @@ def _im2col_one_channel_3x3(x, stride, pad_top, pad_left, out_h, out_w, cols):
     return cols
 
 
-#: Image pixels per run of col2im's innermost loops (see _col2im_into).
+#: Image pixels per run of col2im's innermost loops (see _col2im_into). Numba reads it
+#: when it compiles the kernel: changing it later changes nothing.
 COL2IM_RUN = 4
 
 
@@ -108,9 +110,9 @@ def _col2im_into(cols, kernel_h, kernel_w, stride, pad_top, pad_left, out_h, out
                         stop_ow = min(out_w, (run_stop - 1 + pad_left - j) // stride + 1)
                         base = (i * kernel_w + j) * c
                         for ow in range(first_ow, stop_ow):
-                            xx = ow * stride + j - pad_left
+                            pixel_x = ow * stride + j - pad_left
                             for ch in range(c):
-                                image[b, y, xx, ch] += cols[first_row + ow, base + ch]
+                                image[b, y, pixel_x, ch] += cols[first_row + ow, base + ch]
     return image
 
 
@@ -472,6 +474,8 @@ def _softmax_cross_entropy_into(logits, labels, probs):
     zero = np.zeros(1, logits.dtype)[0]
     total = 0.0
     for row in range(n):
+        if not 0 <= labels[row] < classes:  # as the reference's IndexError, not a stray read
+            raise IndexError("softmax_cross_entropy: a label is not a class index")
         top = logits[row, 0]
         for k in range(1, classes):
             top = max(top, logits[row, k])
@@ -489,6 +493,8 @@ def _softmax_cross_entropy_into(logits, labels, probs):
 def _softmax_cross_entropy_backward_into(probs, labels, share, grad):
     n, classes = probs.shape
     for row in range(n):
+        if not 0 <= labels[row] < classes:
+            raise IndexError("softmax_cross_entropy_backward: a label is not a class index")
         for k in range(classes):
             grad[row, k] = probs[row, k] * share
         grad[row, labels[row]] -= share

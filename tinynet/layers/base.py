@@ -24,7 +24,7 @@ class Layer:
     * ``_forward(x, training)`` returns ``y`` and keeps on ``self`` what the
       backward pass needs;
     * ``_backward(g)`` returns ``dL/dx`` for ``g = dL/dy``;
-    * ``_parameter_gradients(g)`` (layers with parameters) writes ``dL/dθ`` into
+    * ``_parameter_gradients(g)`` (layers with parameters) stores ``dL/dθ`` in
       ``grads``.
 
     The public ``forward`` and ``backward`` do the bookkeeping around them: they
@@ -34,9 +34,10 @@ class Layer:
     Attributes
     ----------
     params, grads : dict[str, np.ndarray]
-        Trainable arrays and their gradients (same names, same shapes).
-        ``backward`` writes the gradients in place, so an optimizer can hold on
-        to the arrays.
+        Trainable arrays and their gradients (same names, same shapes). Optimizers
+        update ``params`` in place; ``backward`` may store new gradient arrays
+        (``grads["W"] = x.T @ g``), so read ``grads`` after it (or through
+        ``Sequential.parameters()``, which does).
     input_shape, output_shape : tuple[int, ...]
         Per-sample shapes (without the batch axis), known after ``build``.
     rng : np.random.Generator
@@ -83,7 +84,7 @@ class Layer:
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray | None:
         """Fill ``grads`` and return ``dL/dx``, given ``dL/dy`` from the last ``forward``."""
-        self._check_grad(grad_output)
+        grad_output = self._check_grad(grad_output)
         if self.params:
             self._parameter_gradients(grad_output)
         return self._backward(grad_output) if self.needs_grad_input else None
@@ -159,8 +160,9 @@ class Layer:
         self._batch_size = x.shape[0]
         return x
 
-    def _check_grad(self, grad_output: np.ndarray) -> None:
-        """Check that ``backward`` follows a ``forward`` and gets the right shape."""
+    def _check_grad(self, grad_output: np.ndarray) -> np.ndarray:
+        """Check that ``backward`` follows a ``forward`` and gets the right shape;
+        return ``grad_output`` in the layer's dtype (as ``forward`` does with ``x``)."""
         if self._batch_size is None:
             raise ValueError(
                 f"layer {self.name!r}: backward() called before forward(); "
@@ -172,6 +174,7 @@ class Layer:
                 f"layer {self.name!r}: grad_output has shape {np.shape(grad_output)}, "
                 f"expected {expected} (the shape forward() returned)"
             )
+        return grad_output.astype(self.dtype, copy=False)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
