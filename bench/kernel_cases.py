@@ -209,8 +209,8 @@ def _loss_arguments(shape):
 
 def _loss_cases(batch: int) -> Iterator[KernelCase]:
     """The loss on the CNNs' logits (read logits and labels; write the softmax)."""
-    logits, _ = list(zoo_layers(Dense))[-1]  # the last Dense layer
-    shape = (batch, logits.units)
+    last_dense, _ = list(zoo_layers(Dense))[-1]  # its outputs are the logits
+    shape = (batch, last_dense.units)
     labels_bytes = batch * np.dtype(np.int64).itemsize
     yield KernelCase(_shape_name("softmax_cross_entropy", shape),
                      numba_kernels.softmax_cross_entropy, reference.softmax_cross_entropy,

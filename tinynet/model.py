@@ -70,7 +70,7 @@ class LayerGradients(Sequence):
     def __len__(self) -> int:
         return len(self._slots)
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: int | slice) -> np.ndarray | list[np.ndarray]:
         if isinstance(index, slice):
             return [layer.grads[key] for layer, key in self._slots[index]]
         layer, key = self._slots[index]

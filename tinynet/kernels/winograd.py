@@ -289,10 +289,10 @@ def gradient_tiles(
 
 @njit(inline="always")
 def _constants(a):
-    """2, 4, 5 and 8 in the dtype of the array ``a`` (inside Numba, a one-number array of
-    that dtype is the way to get such a scalar)."""
-    return np.full(1, 2, a.dtype)[0], np.full(1, 4, a.dtype)[0], np.full(1, 5, a.dtype)[0], \
-        np.full(1, 8, a.dtype)[0]  # fmt: skip
+    """2, 4, 5 and 8 in the dtype of the array ``a`` (``a.dtype.type``, as the other
+    kernels make their constants)."""
+    number = a.dtype.type
+    return number(2), number(4), number(5), number(8)
 
 
 @njit(inline="always")
