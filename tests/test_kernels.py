@@ -102,6 +102,7 @@ WINOGRAD_CASES = [
     (2, 10, 13, 48, 64, "valid"),  # 8x11: whole tiles down, the last one sticks out across
     (2, 3, 2, 32, 32, "same"),  # smaller than one tile
     (1, 4, 8, 32, 32, "same"),  # whole tiles only
+    (2, 6, 5, 32, 48, "same"),  # one output column in the last tiles, three beyond it
 ]
 
 
@@ -125,6 +126,19 @@ def test_winograd_transforms_agree(rng, dtype, n, h, w, c, f, padding):
     z = winograd.gradient_tiles_reference(grad, geometry)
     assert z.shape == m.shape and z.dtype == dtype
     np.testing.assert_allclose(winograd.gradient_tiles(grad, geometry), z,
+                               rtol=TOLERANCE[dtype], atol=TOLERANCE[dtype])  # fmt: skip
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_winograd_output_transform_writes_only_its_images(rng, dtype):
+    """Outputs of tiles that stick out of the image are thrown away, not written past it."""
+    geometry = reference.ConvGeometry(*conv_args(5, 5, 3, 3, 1, "same"))  # 2x2 tiles of 4x4
+    m = rng.standard_normal((winograd.TILE_ENTRIES, 2 * 4, 8)).astype(dtype)
+    bias = rng.standard_normal(8).astype(dtype)
+    batch = np.full((4, 5, 5, 8), np.nan, dtype=dtype)  # two images between two others
+    winograd.output_tiles(m, bias, geometry, 2, out=batch[1:3])
+    assert np.isnan(batch[[0, 3]]).all()
+    np.testing.assert_allclose(batch[1:3], winograd.output_tiles_reference(m, bias, geometry, 2),
                                rtol=TOLERANCE[dtype], atol=TOLERANCE[dtype])  # fmt: skip
 
 
