@@ -133,7 +133,8 @@ def test_winograd_transforms_agree(rng, dtype, n, h, w, c, f, padding):
 def test_winograd_output_transform_writes_only_its_images(rng, dtype):
     """Outputs of tiles that stick out of the image are thrown away, not written past it."""
     geometry = reference.ConvGeometry(*conv_args(5, 5, 3, 3, 1, "same"))  # 2x2 tiles of 4x4
-    m = rng.standard_normal((winograd.TILE_ENTRIES, 2 * 4, 8)).astype(dtype)
+    tiles_h, tiles_w = winograd.tile_counts(geometry)
+    m = rng.standard_normal((winograd.TILE_ENTRIES, 2 * tiles_h * tiles_w, 8)).astype(dtype)
     bias = rng.standard_normal(8).astype(dtype)
     batch = np.full((4, 5, 5, 8), np.nan, dtype=dtype)  # two images between two others
     winograd.output_tiles(m, bias, geometry, 2, out=batch[1:3])
