@@ -336,28 +336,28 @@ def input_tiles_into(x, pad_top, pad_left, tiles_h, tiles_w, v):
     """:func:`input_tiles_reference` of ``x`` into ``v``, stored tile by tile: (tiles, 36, C)."""
     n, h, w, c = x.shape
     two, four, five, _ = _constants(x)
-    d = np.empty((6, 6, c), dtype=x.dtype)  # one tile
+    # Each image is first copied onto a canvas of zeros, as in the reference, and each
+    # tile's rows are read straight from it: 17-20% faster than copying every tile's 36
+    # pixels out, each checked against the image's edges (kernel table, 2026-12-05).
+    canvas = np.zeros((4 * tiles_h + 2, 4 * tiles_w + 2, c), dtype=x.dtype)
+    rows, cols = min(h, len(canvas) - pad_top), min(w, canvas.shape[1] - pad_left)
     e = np.empty((6, 6, c), dtype=x.dtype)  # d B, turned: e[j, i] = (d B)[i, j]
     for b in range(n):
+        for y in range(rows):
+            for xx in range(cols):
+                for ch in range(c):
+                    canvas[pad_top + y, pad_left + xx, ch] = x[b, y, xx, ch]
         for ti in range(tiles_h):
             for tj in range(tiles_w):
                 tile = (b * tiles_h + ti) * tiles_w + tj
-                for i in range(6):
-                    row = 4 * ti + i - pad_top
-                    for j in range(6):
-                        col = 4 * tj + j - pad_left
-                        if 0 <= row < h and 0 <= col < w:
-                            for ch in range(c):
-                                d[i, j, ch] = x[b, row, col, ch]
-                        else:  # padding
-                            for ch in range(c):
-                                d[i, j, ch] = 0
+                left = 4 * tj  # the tile's first column on the canvas
                 for i in range(6):  # d B: each row's six columns combined
+                    row = canvas[4 * ti + i]
                     for ch in range(c):
                         e[0, i, ch], e[1, i, ch], e[2, i, ch], e[3, i, ch], e[4, i, ch], \
-                            e[5, i, ch] = _b_t(d[i, 0, ch], d[i, 1, ch], d[i, 2, ch],
-                                               d[i, 3, ch], d[i, 4, ch], d[i, 5, ch],
-                                               two, four, five)  # fmt: skip
+                            e[5, i, ch] = _b_t(row[left, ch], row[left + 1, ch], row[left + 2, ch],
+                                               row[left + 3, ch], row[left + 4, ch],
+                                               row[left + 5, ch], two, four, five)  # fmt: skip
                 for j in range(6):  # B^T (d B): each column's six rows combined
                     for ch in range(c):
                         v0, v1, v2, v3, v4, v5 = _b_t(e[j, 0, ch], e[j, 1, ch], e[j, 2, ch],
