@@ -377,17 +377,24 @@ def output_tiles_into(m, bias, tiles_h, tiles_w, y):
     """:func:`output_tiles_reference` of ``m`` (tiles, 36, F) into ``y`` (N, out_h, out_w, F)."""
     n, out_h, out_w, f = y.shape
     two, four, _, eight = _constants(m)
+    products = np.empty((36, f), dtype=m.dtype)  # one tile's M
     r = np.empty((4, 6, f), dtype=m.dtype)  # A^T M: four rows of six
     out = np.empty((4, 4, f), dtype=m.dtype)  # A^T M A: the tile's outputs
     for b in range(n):
         for ti in range(tiles_h):
             for tj in range(tiles_w):
                 tile = (b * tiles_h + ti) * tiles_w + tj
+                # The tile's 36 products copied out in the order they are stored: the
+                # columns below read them six rows apart, which was slower straight from
+                # m (kernel table, 2026-12-05).
+                for k in range(36):
+                    for ch in range(f):
+                        products[k, ch] = m[tile, k, ch]
                 for j in range(6):  # A^T M: each column's six rows to four
                     for ch in range(f):
                         r[0, j, ch], r[1, j, ch], r[2, j, ch], r[3, j, ch] = _a_t(
-                            m[tile, j, ch], m[tile, 6 + j, ch], m[tile, 12 + j, ch],
-                            m[tile, 18 + j, ch], m[tile, 24 + j, ch], m[tile, 30 + j, ch],
+                            products[j, ch], products[6 + j, ch], products[12 + j, ch],
+                            products[18 + j, ch], products[24 + j, ch], products[30 + j, ch],
                             two, four, eight)  # fmt: skip
                 for i in range(4):  # (A^T M) A: each row's six columns to four
                     for ch in range(f):
